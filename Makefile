@@ -1,0 +1,92 @@
+# part4-infrastructure — the one entry point for readers and CI.
+# `make` alone prints the targets.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+# Native mode writes the endpoints it chose to .stack/env (KEY=value lines);
+# every target sees them, so `make test` talks to the stack `make up` started.
+STACK_ENV := .stack/env
+ifneq ($(wildcard $(STACK_ENV)),)
+include $(STACK_ENV)
+export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' $(STACK_ENV))
+endif
+
+# `make test-section 1`: the words after a section target are its N, and
+# must not run as goals of their own.
+SECTION_GOALS := test-section run-section bench-section
+ifneq ($(filter $(SECTION_GOALS),$(firstword $(MAKECMDGOALS))),)
+N ?= $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+$(eval $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS)):;@:)
+endif
+
+STACK := .stack/bin/stack
+TOOLS_STAMP := .stack/bin/.tools
+
+.PHONY: help up down doctor env test test-section test-unit run-section \
+	bench-section lint generate verify-generated verify-copyable tidy tools
+
+help: ## show the targets
+	@echo "part4-infrastructure — companion code of Part 4 (infrastructure and integrations)"
+	@echo
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+	@echo
+	@echo "  N is a section number 1..7, e.g. make test-section 1"
+
+$(STACK): $(shell find stack -name '*.go' -not -path 'stack/tools/*') stack/go.mod
+	@mkdir -p .stack/bin
+	go build -o $@ ./stack/cmd/stack
+
+up: $(STACK) ## start the stack (Docker Compose, or native mode without Docker)
+	@$(STACK) up
+
+down: $(STACK) ## stop what make up started
+	@$(STACK) down
+
+doctor: $(STACK) ## every endpoint: healthy or not, version, how to fix
+	@$(STACK) doctor
+
+env: ## print export lines of the endpoints, for eval "$(make -s env)"
+	@if [[ -f $(STACK_ENV) ]]; then sed 's/^/export /' $(STACK_ENV); \
+	else echo "# no $(STACK_ENV): the compose defaults apply (run make up)"; fi
+
+test: ## run every test against the stack (INFRA_REQUIRED=1, -race)
+	@stack/scripts/test.sh
+
+test-section: ## run the tests of section N
+	@stack/scripts/test.sh --section "$(N)"
+
+test-unit: ## tests that need no stack (go test -short)
+	@source stack/scripts/lib.sh; mapfile -t m < <(go_modules); \
+		mapfile -t p < <(patterns_for "$${m[@]}"); set -x; go test -short -count=1 "$${p[@]}"
+
+run-section: ## go run every example of section N in chapter order
+	@stack/scripts/run-section.sh $(N)
+
+bench-section: $(TOOLS_STAMP) ## benchmarks of section N, -count=6, with benchstat
+	@stack/scripts/bench-section.sh $(N)
+
+$(TOOLS_STAMP): stack/tools/go.mod stack/tools/go.sum
+	@echo "building pinned tools (stack/tools/go.mod) into .stack/bin"
+	@stack/scripts/tools.sh
+	@touch $@
+
+tools: $(TOOLS_STAMP) ## build the pinned Go tools into .stack/bin
+
+lint: $(TOOLS_STAMP) ## gofmt, go vet, golangci-lint, section linters (sqlc vet, buf lint)
+	@stack/scripts/lint.sh
+
+generate: $(TOOLS_STAMP) ## regenerate sqlc and protobuf code
+	@stack/scripts/generate.sh
+
+verify-generated: $(TOOLS_STAMP) ## regenerate and fail if it differs from the commit
+	@stack/scripts/generate.sh --verify
+
+verify-copyable: ## build every example copied into a fresh module
+	@stack/scripts/verify-copyable.sh
+
+tidy: ## go mod tidy every module
+	@stack/scripts/tidy.sh

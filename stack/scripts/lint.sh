@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# lint.sh — gofmt, go vet and golangci-lint (pinned in stack/tools) over
+# every module; then each section's own lint hook (sqlc vet, buf lint) when
+# it has one: NN-section/lint.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source stack/scripts/lib.sh
+mapfile -t mods < <(go_modules)
+mapfile -t pats < <(patterns_for "${mods[@]}")
+
+echo "gofmt"
+unformatted=$(git ls-files -co --exclude-standard -- '*.go' | xargs -r gofmt -l)
+if [[ -n $unformatted ]]; then
+  echo "not gofmt-ed (run gofmt -w):" >&2
+  echo "$unformatted" >&2
+  exit 1
+fi
+
+echo "go vet"
+go vet "${pats[@]}"
+
+echo "golangci-lint"
+for m in "${mods[@]}"; do
+  [[ -n $(patterns_for "$m") ]] || continue
+  (cd "$m" && "$OLDPWD/.stack/bin/golangci-lint" run ./...)
+done
+
+for s in "${SECTIONS[@]}"; do
+  if [[ -x $s/lint.sh ]]; then
+    echo "$s/lint.sh"
+    "$s/lint.sh"
+  fi
+done
+echo "lint: ok"

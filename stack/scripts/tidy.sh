@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# tidy.sh — go mod tidy in every module (and the tools module), then sync
+# the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source stack/scripts/lib.sh
+while read -r m; do
+  echo "tidy $m"
+  (cd "$m" && GOWORK=off go mod tidy)
+done < <(go_modules)
+(cd stack/tools && GOWORK=off go mod tidy)
+go work sync

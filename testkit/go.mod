@@ -1,0 +1,3 @@
+module github.com/go-course/part4-infrastructure/testkit
+
+go 1.26
