@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+const secret = "s3cret-value"
+
+// cleanEnv unsets every APP_ variable for the test, so the developer's
+// environment cannot leak in; t.Setenv restores them afterwards. Viper
+// reads the process environment, so these tests cannot run in parallel.
+func cleanEnv(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "APP_") {
+			t.Setenv(k, "")
+			if err := os.Unsetenv(k); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// writeFile replaces path atomically (write a temp file, rename), the way
+// a ConfigMap update or a careful deploy does.
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// setup writes a secret file and a config file naming it, and returns the
+// config path.
+func setup(t *testing.T, yaml string) string {
+	t.Helper()
+	cleanEnv(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "db-password"), secret)
+	path := filepath.Join(dir, "config.yaml")
+	writeFile(t, path, strings.ReplaceAll(yaml, "$DIR", dir))
+	return path
+}
+
+const baseYAML = `http:
+  port: 8080
+  read-timeout: 5s
+db:
+  url: postgres://app@localhost:5432/app
+  password-file: $DIR/db-password
+allowed-origins: [https://example.com]
+`
+
+func TestRun_precedence_flag_over_env_over_file_over_default(t *testing.T) {
+	path := setup(t, baseYAML)
+	t.Setenv("APP_HTTP_PORT", "9090")                    // env over file
+	t.Setenv("APP_LOG_LEVEL", "warn")                    // env over default
+	t.Setenv("APP_DB_URL", "postgres://app@db:5432/app") // env for a key with no default
+	var out bytes.Buffer
+	args := []string{"--config", path, "--watch=false", "--log-level=debug"} // flag over env
+	if err := run(t.Context(), args, &out); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(path)
+	want := fmt.Sprintf(`level=INFO msg="config loaded" file=%s config="{HTTP:{Port:9090 `+
+		`ReadTimeout:5s WriteTimeout:10s} DB:{URL:postgres://app@db:5432/app `+
+		`PasswordFile:%s/db-password Password:[redacted]} AllowedOrigins:[https://example.com] `+
+		`LogLevel:DEBUG Beta:false}"`+"\n", path, dir)
+	if got := out.String(); got != want {
+		t.Errorf("output:\n got %s\nwant %s", got, want)
+	}
+	if strings.Contains(out.String(), secret) {
+		t.Error("output shows the secret")
+	}
+}
+
+func TestLoad_reads_the_secret_file(t *testing.T) {
+	path := setup(t, baseYAML)
+	cfg, err := load(path, pflag.NewFlagSet("keys", pflag.ContinueOnError))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DB.Password != secret {
+		t.Errorf("password = %q, want the file's content", string(cfg.DB.Password))
+	}
+}
+
+func TestRun_rejects_bad_input(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want []string // every line must appear in the error
+	}{
+		{"rejects_port_abc", baseYAML, map[string]string{"APP_HTTP_PORT": "abc"},
+			[]string{`'http.port' "abc" is not an integer`}},
+		{"rejects_timeout_without_unit", baseYAML, map[string]string{"APP_HTTP_READ_TIMEOUT": "5"},
+			[]string{`'http.read-timeout' "5" is not a duration`}},
+		{"rejects_unknown_log_level", baseYAML, map[string]string{"APP_LOG_LEVEL": "verbose"},
+			[]string{`'log-level' "verbose" is not a log level`}},
+		{"rejects_missing_db_url", strings.Replace(baseYAML, "  url: postgres://app@localhost:5432/app\n", "", 1), nil,
+			[]string{"db.url: required"}},
+		{"rejects_unreadable_secret_file", baseYAML, map[string]string{"APP_DB_PASSWORD_FILE": "/nonexistent/db-password"},
+			[]string{"db.password-file: open /nonexistent/db-password: no such file or directory"}},
+		{"rejects_malformed_yaml", "http: [port: 8080\n", nil,
+			[]string{"read ", "While parsing config: yaml: line"}},
+		{"rejects_unknown_key", baseYAML + "htpp:\n  port: 1\n", nil,
+			[]string{"has invalid keys: htpp"}},
+		{"reports_decode_problems_together", baseYAML,
+			map[string]string{"APP_HTTP_PORT": "abc", "APP_HTTP_WRITE_TIMEOUT": "10", "APP_BETA": "maybe"},
+			[]string{`'http.port' "abc"`, `'http.write-timeout' "10"`, `'beta' "maybe"`}},
+		{"reports_validation_problems_together", baseYAML,
+			map[string]string{"APP_HTTP_PORT": "70000", "APP_DB_URL": "postgres://app:" + secret + "@db/app",
+				"APP_ALLOWED_ORIGINS": "https://ok.example,example.com/path"},
+			[]string{"http.port: 70000 is out of range", "db.url: carries a password",
+				`allowed-origins: "example.com/path" is not scheme://host[:port]`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := setup(t, tt.yaml)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var out bytes.Buffer
+			err := run(t.Context(), []string{"--config", path, "--watch=false"}, &out)
+			if err == nil {
+				t.Fatalf("no error; output %s", out.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q\nlacks %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error shows the secret: %v", err)
+			}
+			if out.Len() != 0 {
+				t.Errorf("a rejected config was logged as loaded: %s", out.String())
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while run writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitFor polls until out contains s or the deadline passes.
+func waitFor(t *testing.T, out *syncBuffer, s string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q within 10s; output:\n%s", s, out.String())
+		}
+		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
+	}
+}
+
+func TestWatchFile_applies_a_valid_edit_and_keeps_the_config_on_a_broken_one(t *testing.T) {
+	path := setup(t, baseYAML)
+	flags := pflag.NewFlagSet("keys", pflag.ContinueOnError)
+	first, err := load(path, flags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live atomic.Pointer[Config]
+	live.Store(first)
+
+	out := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{ReplaceAttr: dropTime}))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- watchFile(ctx, log, path, flags, &live) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	waitFor(t, out, `msg="watching for changes"`)
+
+	dir := filepath.Dir(path)
+	edit := func(old, new string) string {
+		return strings.ReplaceAll(strings.Replace(baseYAML, old, new, 1), "$DIR", dir)
+	}
+	writeFile(t, path, edit("port: 8080", "port: 8081"))
+	waitFor(t, out, `msg="config reloaded" config="{HTTP:{Port:8081 `)
+	if got := live.Load().HTTP.Port; got != 8081 {
+		t.Fatalf("live port = %d after a valid edit, want 8081", got)
+	}
+
+	// A port that is not a number: rejected, 8081 stays.
+	writeFile(t, path, edit("port: 8080", "port: eighty"))
+	waitFor(t, out, `msg="config change rejected, keeping the current config"`)
+	if !strings.Contains(out.String(), `'http.port' \"eighty\" is not an integer`) {
+		t.Errorf("rejection does not say why:\n%s", out.String())
+	}
+	if got := live.Load().HTTP.Port; got != 8081 {
+		t.Errorf("live port = %d after a broken edit, want 8081 kept", got)
+	}
+
+	writeFile(t, path, edit("port: 8080", "port: 8082"))
+	waitFor(t, out, `msg="config reloaded" config="{HTTP:{Port:8082 `)
+	if got := live.Load().HTTP.Port; got != 8082 {
+		t.Errorf("live port = %d after a fixed edit, want 8082", got)
+	}
+}
+
+func TestRun_help_prints_the_flags(t *testing.T) {
+	cleanEnv(t)
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"--help"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, flag := range []string{"--config", "--watch", "--http.port", "--log-level", "--beta"} {
+		if !strings.Contains(out.String(), flag) {
+			t.Errorf("help lacks %s:\n%s", flag, out.String())
+		}
+	}
+}
