@@ -1,0 +1,236 @@
+package native
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Proc is a server process that make up started and make down stops.
+type Proc struct {
+	Name string `json:"name"`
+	Pid  int    `json:"pid"`
+	Exe  string `json:"exe"` // resolved binary, to recognise the pid later
+	Log  string `json:"log"`
+	// Signal that asks for a clean, quick shutdown (PostgreSQL: SIGINT).
+	StopSignal syscall.Signal `json:"stop_signal"`
+}
+
+// account is a user the server runs as (PostgreSQL and PgBouncer refuse root).
+type account struct {
+	name     string
+	uid, gid uint32
+}
+
+func lookupAccount(name string) (*account, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("look up user %s: %w", name, err)
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("uid of %s: %w", name, err)
+	}
+	gid, err := strconv.ParseUint(u.Gid, 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("gid of %s: %w", name, err)
+	}
+	return &account{name: name, uid: uint32(uid), gid: uint32(gid)}, nil
+}
+
+func (a *account) attr(setsid bool) *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{Setsid: setsid}
+	if a != nil {
+		attr.Credential = &syscall.Credential{Uid: a.uid, Gid: a.gid, Groups: []uint32{}}
+	}
+	return attr
+}
+
+// chown gives paths to the account (no-op for root).
+func (a *account) chown(paths ...string) error {
+	if a == nil {
+		return nil
+	}
+	for _, p := range paths {
+		err := filepath.Walk(p, func(path string, _ os.FileInfo, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(path, int(a.uid), int(a.gid))
+		})
+		if err != nil {
+			return fmt.Errorf("chown %s to %s: %w", p, a.name, err)
+		}
+	}
+	return nil
+}
+
+// spawn starts a long-running server in its own session with its output in
+// logPath, and returns without waiting: the server outlives make up.
+func spawn(name string, as *account, dir string, env []string, logPath, bin string, args ...string) (Proc, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return Proc{}, fmt.Errorf("%s: open log: %w", name, err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = as.attr(true)
+	if err := cmd.Start(); err != nil {
+		return Proc{}, fmt.Errorf("%s: start %s: %w", name, bin, err)
+	}
+	exe, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		exe = bin
+	}
+	return Proc{Name: name, Pid: cmd.Process.Pid, Exe: exe, Log: logPath, StopSignal: syscall.SIGTERM}, nil
+}
+
+// run runs a short command to completion and returns its combined output
+// in the error when it fails.
+func run(ctx context.Context, as *account, dir string, env []string, bin string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Dir = dir
+	cmd.Env = env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.SysProcAttr = as.attr(false)
+	if err := cmd.Run(); err != nil {
+		return out.String(), fmt.Errorf("%s %s: %w\n%s", filepath.Base(bin), strings.Join(args, " "), err, indent(out.String()))
+	}
+	return out.String(), nil
+}
+
+func indent(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// alive reports whether pid runs the recorded binary (and is not a zombie),
+// so a recycled pid is never signalled.
+func (p Proc) alive() bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid))
+	if err != nil {
+		return false
+	}
+	if i := bytes.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+		return false
+	}
+	if p.Exe == "" { // identity not known yet (a script that execs its server)
+		return true
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.Pid))
+	if err != nil {
+		return false
+	}
+	return strings.TrimSuffix(exe, " (deleted)") == p.Exe
+}
+
+// stop signals the process and waits up to timeout for it to exit, then
+// kills it.
+func (p Proc) stop(timeout time.Duration) error {
+	if !p.alive() {
+		return nil
+	}
+	sig := p.StopSignal
+	if sig == 0 {
+		sig = syscall.SIGTERM
+	}
+	if err := syscall.Kill(p.Pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("signal %s (pid %d): %w", p.Name, p.Pid, err)
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if !p.alive() {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := syscall.Kill(p.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill %s (pid %d): %w", p.Name, p.Pid, err)
+	}
+	return nil
+}
+
+// waitHealthy polls check until it passes, the process dies, or timeout.
+func waitHealthy(ctx context.Context, p Proc, timeout time.Duration, check func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		if !p.alive() {
+			return fmt.Errorf("%s exited during start-up; see %s", p.Name, p.Log)
+		}
+		cctx, ccancel := context.WithTimeout(ctx, 3*time.Second)
+		last = check(cctx)
+		ccancel()
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not healthy after %s (%w); see %s", p.Name, timeout, last, p.Log)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// freePort returns the first of preferred that nothing listens on, or a
+// port the kernel picks.
+func freePort(preferred ...int) (int, error) {
+	for _, p := range preferred {
+		if portFree(p) {
+			return p, nil
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portFree(p int) bool {
+	if p <= 0 {
+		return false
+	}
+	for _, addr := range []string{"127.0.0.1", "0.0.0.0"} {
+		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(p)))
+		if err != nil {
+			return false
+		}
+		_ = ln.Close()
+	}
+	// Something on ::1 only (a system Redis does this) still answers "localhost".
+	if ln, err := net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(p))); err == nil {
+		_ = ln.Close()
+	} else if !strings.Contains(err.Error(), "cannot assign") && !strings.Contains(err.Error(), "address family") {
+		return false
+	}
+	return true
+}
+
+func tcpReady(ctx context.Context, port int) error {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
