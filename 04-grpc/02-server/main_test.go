@@ -1,0 +1,512 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/grpc/test/bufconn"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
+)
+
+// TestMain fails the package when any goroutine outlives the tests: a
+// stream handler that ignores a cancelled client would show up here.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var addrRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)
+
+func TestRunDemo(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-demo", "-addr", "127.0.0.1:0"}, noEnv, &out); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	want := []string{
+		"serving inventory.v1.InventoryService on ADDR",
+		"reflection lists: grpc.health.v1.Health, grpc.reflection.v1.ServerReflection, " +
+			"grpc.reflection.v1alpha.ServerReflection, inventory.v1.InventoryService",
+		"health inventory.v1.InventoryService: SERVING",
+		`GetProduct BOOK-001: "The Go Programming Language", stock 12`,
+		"stopped gracefully",
+	}
+	got := strings.Split(strings.TrimSpace(addrRE.ReplaceAllString(out.String(), "ADDR")), "\n")
+	if !slices.Equal(got, want) {
+		t.Errorf("output:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestRunServesUntilCancelled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, noEnv, out) }()
+
+	addr := waitFor(t, func() string { return addrRE.FindString(out.String()) })
+	conn := dial(t, addr)
+	res, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{})
+	if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health = %v, %v", res.GetStatus(), err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if !strings.HasSuffix(out.String(), "stopped gracefully\n") {
+		t.Errorf("output %q does not end with the graceful stop", out.String())
+	}
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	for name, args := range map[string][]string{
+		"unknown_flag":     {"-port", "1"},
+		"bad_address":      {"-addr", "not-a-host-port"},
+		"bad_stop_timeout": {"-stop-timeout", "soon"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			if err := run(t.Context(), args, noEnv, &out); err == nil {
+				t.Errorf("run %v succeeded; output %q", args, out.String())
+			}
+		})
+	}
+}
+
+func TestAllFourRPCKindsOverTCP(t *testing.T) {
+	t.Parallel()
+	c := inventoryv1.NewInventoryServiceClient(dial(t, startTCP(t)))
+	ctx := t.Context()
+
+	// Unary, with metadata both ways.
+	var header metadata.MD
+	get, err := c.GetProduct(metadata.AppendToOutgoingContext(ctx, "x-request-id", "req-7"),
+		&inventoryv1.GetProductRequest{Sku: "HW-042"}, grpc.Header(&header))
+	if err != nil {
+		t.Fatalf("GetProduct: %v", err)
+	}
+	if get.GetProduct().GetName() != "USB-C cable" || header.Get("x-request-id")[0] != "req-7" {
+		t.Errorf("GetProduct = %v, header %v", get.GetProduct(), header)
+	}
+
+	// Server streaming.
+	list, err := c.ListProducts(ctx, &inventoryv1.ListProductsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := recvSKUs(t, list); !slices.Equal(got, []string{"BOOK-001", "FOOD-007", "HW-042"}) {
+		t.Errorf("ListProducts = %v", got)
+	}
+
+	// Bidirectional: subscribe, then see the client-streaming import land.
+	watch, err := c.WatchStock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Send(&inventoryv1.WatchStockRequest{Sku: "FOOD-007"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := recvWatch(t, watch); m.GetStock() != 40 {
+		t.Errorf("first level = %d, want 40", m.GetStock())
+	}
+
+	imp, err := c.ImportStock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []int32{5, 7} {
+		if err := imp.Send(&inventoryv1.ImportStockRequest{Sku: "FOOD-007", Quantity: q}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := imp.CloseAndRecv()
+	if err != nil {
+		t.Fatalf("ImportStock: %v", err)
+	}
+	if sum.GetLines() != 2 || sum.GetTotalQuantity() != 12 {
+		t.Errorf("ImportStock = %v", sum)
+	}
+	if m := recvWatch(t, watch); m.GetSku() != "FOOD-007" || m.GetStock() != 52 {
+		t.Errorf("level after import = %v, want FOOD-007 52", m)
+	}
+	if err := watch.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); !errors.Is(err, io.EOF) {
+		t.Errorf("after CloseSend the server ends the stream cleanly; got %v", err)
+	}
+}
+
+func TestRichErrors(t *testing.T) {
+	t.Parallel()
+	c := inventoryv1.NewInventoryServiceClient(dial(t, startTCP(t)))
+	tests := []struct {
+		name   string
+		call   func() error
+		code   codes.Code
+		fields []string
+	}{
+		{"rejects_bad_sku", func() error {
+			_, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: "x"})
+			return err
+		}, codes.InvalidArgument, []string{"sku"}},
+		{"rejects_unknown_mask_path", func() error {
+			_, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{
+				Sku: "HW-042", ReadMask: &fieldmaskpb.FieldMask{Paths: []string{"weight_grams"}},
+			})
+			return err
+		}, codes.InvalidArgument, []string{"read_mask"}},
+		{"names_every_bad_field", func() error {
+			_, err := c.CreateProduct(t.Context(), &inventoryv1.CreateProductRequest{
+				Product: &inventoryv1.Product{Sku: "NEW-1", PriceCents: -1, Stock: -3},
+			})
+			return err
+		}, codes.InvalidArgument, []string{"product.name", "product.price_cents", "product.category", "product.stock"}},
+		{"not_found", func() error {
+			_, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: "BOOK-999"})
+			return err
+		}, codes.NotFound, nil},
+		{"already_exists", func() error {
+			_, err := c.CreateProduct(t.Context(), &inventoryv1.CreateProductRequest{Product: &inventoryv1.Product{
+				Sku: "HW-042", Name: "dup", PriceCents: 1, Category: inventoryv1.Category_CATEGORY_HARDWARE,
+			}})
+			return err
+		}, codes.AlreadyExists, nil},
+		{"rejects_unknown_category", func() error {
+			s, err := c.ListProducts(t.Context(), &inventoryv1.ListProductsRequest{Category: 99})
+			if err != nil {
+				return err
+			}
+			_, err = s.Recv()
+			return err
+		}, codes.InvalidArgument, []string{"category"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := status.Convert(tt.call())
+			if st.Code() != tt.code {
+				t.Fatalf("code = %v (%s), want %v", st.Code(), st.Message(), tt.code)
+			}
+			if got := violationFields(st); !slices.Equal(got, tt.fields) {
+				t.Errorf("field violations = %v, want %v", got, tt.fields)
+			}
+			for _, f := range tt.fields {
+				if !strings.Contains(st.Message(), f+":") {
+					t.Errorf("message %q does not name %s", st.Message(), f)
+				}
+			}
+		})
+	}
+}
+
+func TestImportStockBadLineChangesNothing(t *testing.T) {
+	t.Parallel()
+	c := inventoryv1.NewInventoryServiceClient(dial(t, startTCP(t)))
+	for name, lines := range map[string][]*inventoryv1.ImportStockRequest{
+		"invalid_quantity": {{Sku: "HW-042", Quantity: 10}, {Sku: "HW-042", Quantity: 0}},
+		"unknown_sku":      {{Sku: "HW-042", Quantity: 10}, {Sku: "NOPE-1", Quantity: 1}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			imp, err := c.ImportStock(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range lines {
+				if err := imp.Send(l); err != nil {
+					break // the server may already have rejected the stream
+				}
+			}
+			_, err = imp.CloseAndRecv()
+			if code := status.Code(err); code != codes.InvalidArgument && code != codes.NotFound {
+				t.Fatalf("ImportStock error = %v", err)
+			}
+			if got := stockOf(t, c, "HW-042"); got != 150 {
+				t.Errorf("HW-042 stock = %d after a rejected import, want 150", got)
+			}
+		})
+	}
+}
+
+func TestMaxRecvMsgSizeRejectsOversizedRequest(t *testing.T) {
+	t.Parallel()
+	c := inventoryv1.NewInventoryServiceClient(dial(t, startTCP(t)))
+	_, err := c.CreateProduct(t.Context(), &inventoryv1.CreateProductRequest{Product: &inventoryv1.Product{
+		Sku: "BIG-1", Name: "big", PriceCents: 1, Category: inventoryv1.Category_CATEGORY_BOOKS,
+		Description: proto.String(strings.Repeat("x", maxRecvMsgSize)),
+	}})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("oversized request: %v, want ResourceExhausted", err)
+	}
+	if _, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: "BIG-1"}); status.Code(err) != codes.NotFound {
+		t.Errorf("the oversized product was stored: %v", err)
+	}
+}
+
+func TestDeadlineReachesHandler(t *testing.T) {
+	t.Parallel()
+	seen := make(chan bool, 1)
+	spy := grpc.UnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		_, ok := ctx.Deadline()
+		seen <- ok
+		return h(ctx, req)
+	})
+	c := inventoryv1.NewInventoryServiceClient(dial(t, startBufconn(t, spy)))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if _, err := c.GetProduct(ctx, &inventoryv1.GetProductRequest{Sku: "HW-042"}); err != nil {
+		t.Fatal(err)
+	}
+	if !<-seen {
+		t.Error("the handler's context has no deadline: grpc-timeout was not propagated")
+	}
+
+	expired, cancel2 := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancel2()
+	if _, err := c.GetProduct(expired, &inventoryv1.GetProductRequest{Sku: "HW-042"}); status.Code(err) != codes.DeadlineExceeded {
+		t.Errorf("expired deadline: %v, want DeadlineExceeded", err)
+	}
+}
+
+func TestClientCancelEndsStreamHandler(t *testing.T) {
+	t.Parallel()
+	srv, hs, lis := newBufconn()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	c := inventoryv1.NewInventoryServiceClient(dialBufconn(t, lis))
+
+	ctx, cancel := context.WithCancel(t.Context())
+	watch, err := c.WatchStock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Send(&inventoryv1.WatchStockRequest{Sku: "HW-042"}); err != nil {
+		t.Fatal(err)
+	}
+	recvWatch(t, watch)
+	cancel()
+	if _, err := watch.Recv(); status.Code(err) != codes.Canceled {
+		t.Errorf("Recv after cancel: %v, want Canceled", err)
+	}
+	// GracefulStop waits for every handler: it returns within the deadline
+	// only if the cancelled stream's handler (and its Recv goroutine) ended.
+	if err := shutdown(srv, hs, time.Minute); err != nil {
+		t.Fatalf("stream handler still running after the client cancelled: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestShutdownDeadlineCancelsEndlessStream(t *testing.T) {
+	t.Parallel()
+	srv, hs, lis := newBufconn()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	conn := dialBufconn(t, lis)
+	c := inventoryv1.NewInventoryServiceClient(conn)
+	watch, err := c.WatchStock(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Send(&inventoryv1.WatchStockRequest{Sku: "HW-042"}); err != nil {
+		t.Fatal(err)
+	}
+	recvWatch(t, watch)
+
+	// Health says NOT_SERVING before the stop begins.
+	hs.Shutdown()
+	res, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{})
+	if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("health during shutdown = %v, %v", res.GetStatus(), err)
+	}
+
+	err = shutdown(srv, hs, 50*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "remaining RPCs cancelled") {
+		t.Fatalf("shutdown = %v, want the deadline error", err)
+	}
+	if _, err := watch.Recv(); status.Code(err) != codes.Unavailable {
+		t.Errorf("stream after forced stop: %v, want Unavailable", err)
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// --- helpers ---
+
+func noEnv(string) string { return "" }
+
+// startTCP serves on a real loopback port and stops the server at cleanup.
+func startTCP(t *testing.T, opts ...grpc.ServerOption) string {
+	t.Helper()
+	lis, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := newServer(opts...)
+	serve(t, srv, lis)
+	return lis.Addr().String()
+}
+
+// startBufconn serves over an in-memory connection: fast, no ports.
+func startBufconn(t *testing.T, opts ...grpc.ServerOption) *bufconn.Listener {
+	t.Helper()
+	lis := bufconn.Listen(1 << 20)
+	srv, _ := newServer(opts...)
+	serve(t, srv, lis)
+	return lis
+}
+
+func newBufconn() (*grpc.Server, *health.Server, *bufconn.Listener) {
+	srv, hs := newServer()
+	return srv, hs, bufconn.Listen(1 << 20)
+}
+
+func serve(t *testing.T, srv *grpc.Server, lis net.Listener) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
+	t.Cleanup(func() {
+		srv.Stop()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+}
+
+func dial(t *testing.T, target any) *grpc.ClientConn {
+	t.Helper()
+	if lis, ok := target.(*bufconn.Listener); ok {
+		return dialBufconn(t, lis)
+	}
+	conn, err := grpc.NewClient(target.(string), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func dialBufconn(t *testing.T, lis *bufconn.Listener) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient("passthrough:///bufnet",
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func recvSKUs(t *testing.T, s grpc.ServerStreamingClient[inventoryv1.ListProductsResponse]) []string {
+	t.Helper()
+	var skus []string
+	for {
+		m, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			return skus
+		}
+		if err != nil {
+			t.Fatalf("recv: %v", err)
+		}
+		skus = append(skus, m.GetProduct().GetSku())
+	}
+}
+
+func recvWatch(t *testing.T, s grpc.BidiStreamingClient[inventoryv1.WatchStockRequest, inventoryv1.WatchStockResponse]) *inventoryv1.WatchStockResponse {
+	t.Helper()
+	m, err := s.Recv()
+	if err != nil {
+		t.Fatalf("watch recv: %v", err)
+	}
+	return m
+}
+
+func stockOf(t *testing.T, c inventoryv1.InventoryServiceClient, sku string) int32 {
+	t.Helper()
+	res, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: sku})
+	if err != nil {
+		t.Fatalf("GetProduct %s: %v", sku, err)
+	}
+	return res.GetProduct().GetStock()
+}
+
+func violationFields(st *status.Status) []string {
+	var fields []string
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+			}
+		}
+	}
+	return fields
+}
+
+// waitFor polls f until it returns a non-empty string, with a deadline.
+func waitFor(t *testing.T, f func() string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if s := f(); s != "" {
+			return s
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatal("condition not met within 10s")
+	return ""
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestReadMaskSelectsFields(t *testing.T) {
+	t.Parallel()
+	c := inventoryv1.NewInventoryServiceClient(dial(t, startBufconn(t)))
+	res, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{
+		Sku: "BOOK-001", ReadMask: &fieldmaskpb.FieldMask{Paths: []string{"name", "stock"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &inventoryv1.Product{Name: "The Go Programming Language", Stock: 12}
+	if !proto.Equal(res.GetProduct(), want) {
+		t.Errorf("masked product = %v, want %v", res.GetProduct(), want)
+	}
+}
