@@ -1,0 +1,2 @@
+// Package compose checks docker-compose.yml against the stack contract.
+package compose
