@@ -1,7 +1,19 @@
 module github.com/go-course/part4-infrastructure/01-postgresql
 
-go 1.26
+go 1.26.0
 
-require github.com/go-course/part4-infrastructure/testkit v0.0.0
+require (
+	github.com/go-course/part4-infrastructure/testkit v0.0.0
+	github.com/jackc/pgx/v5 v5.13.0
+)
+
+require (
+	github.com/jackc/pgpassfile v1.0.0 // indirect
+	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+	golang.org/x/sync v0.23.0 // indirect
+	golang.org/x/text v0.42.0 // indirect
+)
 
 replace github.com/go-course/part4-infrastructure/testkit => ../testkit

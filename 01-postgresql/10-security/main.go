@@ -1,0 +1,177 @@
+// Command 10-security connects to PostgreSQL over TLS verify-full with a
+// password read from a secret file, proves the TLS state from pg_stat_ssl,
+// and isolates tenants with Row-Level Security set per transaction.
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func main() {
+	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	// Logs without timestamps, so the output is stable.
+	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+
+	password, from, err := readPassword(getenv)
+	if err != nil {
+		return err
+	}
+	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
+	if err != nil {
+		return fmt.Errorf("parse DATABASE_URL: %w", err) // pgx redacts the password
+	}
+	if from != "url" {
+		cfg.ConnConfig.Password = password.Reveal()
+	} else {
+		password = Secret(cfg.ConnConfig.Password)
+	}
+	if err := verifyFull(cfg, cmp.Or(getenv("PG_CA_CERT"), ".stack/certs/ca.crt")); err != nil {
+		return err
+	}
+	// The Secret logs as [REDACTED]: a log line can never leak it.
+	logger.Info("connecting", "user", cfg.ConnConfig.User, "database", cfg.ConnConfig.Database,
+		"password", password, "password_from", from)
+
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer pool.Close()
+
+	// Proof from the server side: pg_stat_ssl describes this very connection.
+	var ssl bool
+	var version string
+	if err := pool.QueryRow(ctx, `SELECT ssl, coalesce(version, '')
+		FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&ssl, &version); err != nil {
+		return fmt.Errorf("read pg_stat_ssl: %w", err)
+	}
+	fmt.Fprintf(stdout, "tls: pg_stat_ssl ssl=%t version=%s\n", ssl, version)
+
+	if err := setupRLS(ctx, pool); err != nil {
+		return err
+	}
+	return tenantDemo(ctx, pool, stdout)
+}
+
+// readPassword takes the password from the file DATABASE_PASSWORD_FILE names
+// (how Docker and Kubernetes mount secrets), else from DATABASE_PASSWORD,
+// else leaves the one in DATABASE_URL. Errors name the source, never the value.
+func readPassword(getenv func(string) string) (Secret, string, error) {
+	file, env := getenv("DATABASE_PASSWORD_FILE"), getenv("DATABASE_PASSWORD")
+	switch {
+	case file != "" && env != "":
+		return "", "", errors.New("set DATABASE_PASSWORD_FILE or DATABASE_PASSWORD, not both")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", "", fmt.Errorf("read DATABASE_PASSWORD_FILE: %w", err)
+		}
+		// Editors and `echo` leave a trailing newline; it is not part of the secret.
+		p := strings.TrimRight(string(b), "\r\n")
+		if p == "" {
+			return "", "", fmt.Errorf("DATABASE_PASSWORD_FILE %s is empty", file)
+		}
+		return Secret(p), "file", nil
+	case env != "":
+		return Secret(env), "env", nil
+	}
+	return "", "url", nil
+}
+
+// verifyFull is sslmode=verify-full spelled out: trust only the given CA,
+// check the host name, and drop the plain-text fallbacks that the default
+// sslmode=prefer adds.
+func verifyFull(cfg *pgxpool.Config, caFile string) error {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return fmt.Errorf("read PG_CA_CERT: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("PG_CA_CERT %s holds no PEM certificate", caFile)
+	}
+	cfg.ConnConfig.TLSConfig = &tls.Config{
+		RootCAs:    roots,
+		ServerName: cfg.ConnConfig.Host,
+		MinVersion: tls.VersionTLS12,
+	}
+	cfg.ConnConfig.Fallbacks = nil
+	return nil
+}
+
+// setupRLS creates the tenant table with RLS enabled and forced: without
+// FORCE the table owner (often the application's own role) skips policies.
+func setupRLS(ctx context.Context, pool *pgxpool.Pool) error {
+	var bypass bool
+	if err := pool.QueryRow(ctx, `SELECT rolsuper OR rolbypassrls
+		FROM pg_roles WHERE rolname = current_user`).Scan(&bypass); err != nil {
+		return fmt.Errorf("read role: %w", err)
+	}
+	if bypass {
+		return errors.New("the role bypasses row-level security (superuser or BYPASSRLS): connect as an ordinary role")
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+CREATE TABLE IF NOT EXISTS tenant_invoices (
+	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	tenant_id    text   NOT NULL DEFAULT current_setting('app.tenant_id', true),
+	amount_cents bigint NOT NULL
+);
+ALTER TABLE tenant_invoices ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenant_invoices FORCE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS tenant_isolation ON tenant_invoices;
+CREATE POLICY tenant_isolation ON tenant_invoices
+	USING (tenant_id = current_setting('app.tenant_id', true))
+	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
+-- The demo starts from an empty table on every run.
+TRUNCATE tenant_invoices;`)
+		if err != nil {
+			return fmt.Errorf("set up row-level security: %w", err)
+		}
+		return nil
+	})
+}
+
+// withTenant runs fn in a transaction that sees only tenant's rows.
+// set_config(..., true) is SET LOCAL: the setting ends with the transaction,
+// so a pooled connection (or PgBouncer in transaction mode) never carries
+// one tenant into another's request.
+func withTenant(ctx context.Context, pool *pgxpool.Pool, tenant string, fn func(pgx.Tx) error) error {
+	if tenant == "" {
+		return errors.New("with tenant: empty tenant id")
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT set_config('app.tenant_id', $1, true)", tenant); err != nil {
+			return fmt.Errorf("set tenant: %w", err)
+		}
+		return fn(tx)
+	})
+}

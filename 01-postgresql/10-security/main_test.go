@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
+	"github.com/go-course/part4-infrastructure/testkit"
+	"github.com/go-course/part4-infrastructure/testkit/certs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// tenantDB is a fresh database owned by a fresh role whose password is
+// random, so the test can search the output for it.
+type tenantDB struct {
+	pgtest.DB
+	role, password, passwordFile string
+}
+
+func newTenantDB(t *testing.T) tenantDB {
+	t.Helper()
+	admin := testkit.Require(t, testkit.PostgresAdmin)
+	role := testkit.Name(t)
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	password := "s3cret-" + hex.EncodeToString(b[:])
+	pgtest.Exec(t, admin, fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'",
+		pgx.Identifier{role}.Sanitize(), password))
+	t.Cleanup(func() {
+		pgtest.Exec(t, admin, fmt.Sprintf("DROP ROLE IF EXISTS %s", pgx.Identifier{role}.Sanitize()))
+	})
+	db := pgtest.NewDatabase(t)
+	pgtest.Exec(t, admin, fmt.Sprintf("ALTER DATABASE %s OWNER TO %s",
+		pgx.Identifier{db.Name}.Sanitize(), pgx.Identifier{role}.Sanitize()))
+	pgtest.Exec(t, db.AdminURL, fmt.Sprintf("ALTER SCHEMA public OWNER TO %s",
+		pgx.Identifier{role}.Sanitize()))
+
+	file := filepath.Join(t.TempDir(), "db-password")
+	if err := os.WriteFile(file, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return tenantDB{DB: db, role: role, password: password, passwordFile: file}
+}
+
+// url is the database URL for the role, without a password in it.
+func (d tenantDB) url(t *testing.T) string {
+	return pgtest.WithDatabase(t, "postgres://"+d.role+"@"+hostPort(t)+"/", d.Name)
+}
+
+func hostPort(t *testing.T) string {
+	hp, err := testkit.HostPort(testkit.Postgres, testkit.Require(t, testkit.Postgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hp
+}
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	testkit.Require(t, testkit.PostgresCA)
+	d := newTenantDB(t)
+	var out bytes.Buffer
+	err := run(t.Context(), testkit.Getenv(t, map[string]string{
+		"DATABASE_URL":           d.url(t),
+		"DATABASE_PASSWORD_FILE": d.passwordFile,
+		"DATABASE_PASSWORD":      "",
+	}), &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	want := fmt.Sprintf(`level=INFO msg=connecting user=%s database=%s password=[REDACTED] password_from=file
+tls: pg_stat_ssl ssl=true version=TLSv1.3
+tenant acme: 2 invoices, 350 cents
+tenant globex: 1 invoices, 999 cents
+no tenant: 0 invoices
+cross-tenant insert: rejected (SQLSTATE 42501)
+`, d.role, d.Name)
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if strings.Contains(out.String(), d.password) {
+		t.Error("the password appears in the output")
+	}
+
+	// The effect, seen by the superuser (who bypasses RLS): every row is
+	// stored under its own tenant, and the rejected row is not there.
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, d.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var rows string
+	if err := conn.QueryRow(ctx, `SELECT string_agg(tenant_id || ':' || amount_cents, ',' ORDER BY id)
+		FROM tenant_invoices`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != "acme:100,acme:250,globex:999" {
+		t.Errorf("rows = %s", rows)
+	}
+	var forced bool
+	if err := conn.QueryRow(ctx, `SELECT relrowsecurity AND relforcerowsecurity
+		FROM pg_class WHERE relname = 'tenant_invoices'`).Scan(&forced); err != nil {
+		t.Fatal(err)
+	}
+	if !forced {
+		t.Error("row-level security is not enabled and forced")
+	}
+}
+
+func TestRun_Rejects(t *testing.T) {
+	t.Parallel()
+	testkit.Require(t, testkit.PostgresCA)
+	d := newTenantDB(t)
+	other, err := certs.New(certs.DefaultHosts(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := other.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wrong := filepath.Join(dir, "wrong")
+	if err := os.WriteFile(wrong, []byte("not-"+d.password), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"both_password_sources", map[string]string{"DATABASE_PASSWORD_FILE": d.passwordFile, "DATABASE_PASSWORD": d.password},
+			"set DATABASE_PASSWORD_FILE or DATABASE_PASSWORD, not both"},
+		{"missing_password_file", map[string]string{"DATABASE_PASSWORD_FILE": filepath.Join(dir, "nope")},
+			"read DATABASE_PASSWORD_FILE: open"},
+		{"empty_password_file", map[string]string{"DATABASE_PASSWORD_FILE": empty},
+			"is empty"},
+		{"wrong_password", map[string]string{"DATABASE_PASSWORD_FILE": wrong},
+			"password authentication failed"},
+		{"server_cert_from_unknown_ca", map[string]string{"DATABASE_PASSWORD_FILE": d.passwordFile,
+			"PG_CA_CERT": filepath.Join(dir, certs.CACert)}, "certificate signed by unknown authority"},
+		{"ca_file_without_certificate", map[string]string{"DATABASE_PASSWORD_FILE": d.passwordFile,
+			"PG_CA_CERT": empty}, "holds no PEM certificate"},
+		{"role_that_bypasses_rls", map[string]string{"DATABASE_URL": d.AdminURL},
+			"the role bypasses row-level security"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"DATABASE_URL": d.url(t), "DATABASE_PASSWORD": ""}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			var out bytes.Buffer
+			err := run(t.Context(), testkit.Getenv(t, env), &out)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("run: got %v, want an error containing %q", err, tt.want)
+			}
+			if strings.Contains(err.Error()+out.String(), d.password) {
+				t.Errorf("the password leaks: %v\n%s", err, out.String())
+			}
+		})
+	}
+	// Nothing was written by the failed runs.
+	var n int
+	if err := pgxQueryInt(t, d.AdminURL, "SELECT count(*) FROM pg_tables WHERE tablename = 'tenant_invoices'", &n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("a failed run created tenant_invoices")
+	}
+}
+
+// The server refuses the role tls_only on a connection without TLS
+// (pg_hba.conf: hostnossl ... reject) and accepts it over verify-full.
+func TestServerRefusesPlainConnection(t *testing.T) {
+	t.Parallel()
+	ca := testkit.Require(t, testkit.PostgresCA)
+	u := pgtest.WithDatabase(t, "postgres://tls_only:tls_only@"+hostPort(t)+"/", "app")
+
+	_, err := pgx.Connect(t.Context(), pgtest.WithParams(t, u, "sslmode", "disable"))
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "28000" || !strings.Contains(pgErr.Message, "no encryption") {
+		t.Fatalf("plain connection: got %v, want SQLSTATE 28000 ... no encryption", err)
+	}
+
+	conn, err := pgx.Connect(t.Context(), pgtest.WithParams(t, u, "sslmode", "verify-full", "sslrootcert", ca))
+	if err != nil {
+		t.Fatalf("verify-full connection: %v", err)
+	}
+	defer conn.Close(t.Context())
+	var ssl bool
+	if err := conn.QueryRow(t.Context(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
+		t.Errorf("pg_stat_ssl: ssl=%t err=%v", ssl, err)
+	}
+}
+
+func pgxQueryInt(t *testing.T, dsn, q string, dst *int) error {
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(t.Context())
+	return conn.QueryRow(t.Context(), q).Scan(dst)
+}
+
+func ExampleSecret() {
+	s := Secret("hunter2")
+	fmt.Println(s)
+	fmt.Printf("%v %q %#v\n", s, s, s)
+	slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})).Info("login", "password", s)
+	// Output:
+	// [REDACTED]
+	// [REDACTED] "[REDACTED]" [REDACTED]
+	// level=INFO msg=login password=[REDACTED]
+}
