@@ -113,11 +113,12 @@ func (c *Config) Validate() error {
 	if c.HTTP.Port < 1 || c.HTTP.Port > 65535 {
 		errs = append(errs, fmt.Errorf("http.port: %d is out of range 1-65535", c.HTTP.Port))
 	}
-	if c.HTTP.ReadTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("http.read-timeout: %v must be positive", c.HTTP.ReadTimeout))
+	// A YAML number without a unit (read-timeout: 5) decodes as nanoseconds.
+	if c.HTTP.ReadTimeout < time.Millisecond {
+		errs = append(errs, fmt.Errorf("http.read-timeout: %v is under 1ms (a number without a unit?)", c.HTTP.ReadTimeout))
 	}
-	if c.HTTP.WriteTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("http.write-timeout: %v must be positive", c.HTTP.WriteTimeout))
+	if c.HTTP.WriteTimeout < time.Millisecond {
+		errs = append(errs, fmt.Errorf("http.write-timeout: %v is under 1ms (a number without a unit?)", c.HTTP.WriteTimeout))
 	}
 	// url.Parse errors quote the whole URL; do not echo it, it may hold a password.
 	if u, err := url.Parse(c.DB.URL); c.DB.URL == "" {

@@ -112,6 +112,8 @@ func TestRun_rejects_bad_input(t *testing.T) {
 			[]string{`'http.port' "abc" is not an integer`}},
 		{"rejects_timeout_without_unit", baseYAML, map[string]string{"APP_HTTP_READ_TIMEOUT": "5"},
 			[]string{`'http.read-timeout' "5" is not a duration`}},
+		{"rejects_timeout_without_unit_in_yaml", strings.Replace(baseYAML, "read-timeout: 5s", "read-timeout: 5", 1), nil,
+			[]string{"http.read-timeout: 5ns is under 1ms (a number without a unit?)"}},
 		{"rejects_unknown_log_level", baseYAML, map[string]string{"APP_LOG_LEVEL": "verbose"},
 			[]string{`'log-level' "verbose" is not a log level`}},
 		{"rejects_missing_db_url", strings.Replace(baseYAML, "  url: postgres://app@localhost:5432/app\n", "", 1), nil,
