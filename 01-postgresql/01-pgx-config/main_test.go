@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-course/part4-infrastructure/testkit"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func requireStack(t *testing.T) {
+	t.Helper()
+	testkit.Require(t, testkit.Postgres)
+	testkit.Require(t, testkit.PostgresCA)
+}
+
+func TestRun_prints_effective_settings(t *testing.T) {
+	requireStack(t)
+	var out bytes.Buffer
+	if err := run(t.Context(), testkit.Getenv(t, nil), &out); err != nil {
+		t.Fatal(err)
+	}
+	want := `application_name  = 01-pgx-config
+statement_timeout = 1s
+lock_timeout      = 500ms
+search_path       = public
+tls               = TLSv1.3, verify-full
+no deadline       : query without a context deadline
+pg_sleep(10)      : canceling statement due to statement timeout (SQLSTATE 57014)
+`
+	if got := out.String(); got != want {
+		t.Errorf("output:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// newPool opens a pool with the example's config; the test closes it.
+func newPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	requireStack(t)
+	cfg, err := newPoolConfig(testkit.Getenv(t, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func TestConfig_server_sees_name_and_tls(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	// pg_stat_activity and pg_stat_ssl are the server's view of this very
+	// session, not a value the client echoes back.
+	var name string
+	var ssl bool
+	err := pool.QueryRow(ctx, `SELECT a.application_name, s.ssl
+		FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid)
+		WHERE a.pid = pg_backend_pid()`).Scan(&name, &ssl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != appName || !ssl {
+		t.Errorf("application_name=%q ssl=%v, want %q true", name, ssl, appName)
+	}
+}
+
+func TestConfig_statement_timeout_cancels_pg_sleep(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	_, err := pool.Exec(ctx, "SELECT pg_sleep(30)")
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	if !ok || pgErr.Code != "57014" {
+		t.Fatalf("err = %v, want SQLSTATE 57014", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the client deadline fired, not statement_timeout")
+	}
+	// The connection survives the cancel and serves the next query.
+	var one int
+	if err := pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("after cancel: %v", err)
+	}
+}
+
+func TestConfig_lock_timeout_gives_up_waiting(t *testing.T) {
+	t.Parallel()
+	pool := newPool(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	table := testkit.Name(t)
+	if _, err := pool.Exec(ctx, "CREATE TABLE "+table+" (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_, _ = pool.Exec(context.Background(), "DROP TABLE IF EXISTS "+table)
+	})
+	holder, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = holder.Rollback(ctx) }()
+	if _, err := holder.Exec(ctx, "LOCK TABLE "+table); err != nil {
+		t.Fatal(err)
+	}
+	_, err = pool.Exec(ctx, "SELECT * FROM "+table)
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != "55P03" {
+		t.Fatalf("err = %v, want SQLSTATE 55P03 (lock_not_available)", err)
+	}
+}
+
+func TestRun_rejects_bad_config_without_leaking_the_password(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret"
+	tests := []struct {
+		name, url, want string
+	}{
+		{"invalid_port", "postgres://app:" + secret + "@localhost:54x2/app", "invalid port"},
+		{"bad_percent_encoding", "postgres://app:s3c%zz" + secret + "@localhost/app", "invalid percent-encoded token"},
+		{"unknown_sslmode", "postgres://app:" + secret + "@localhost/app?sslmode=bogus", "sslmode is invalid"},
+		{"bad_connect_timeout", "postgres://app:" + secret + "@localhost/app?connect_timeout=x", "invalid connect_timeout"},
+		{"keyword_form", "host=localhost password=" + secret + " port=x", "invalid port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out bytes.Buffer
+			getenv := testkit.Getenv(t, map[string]string{"DATABASE_URL": tt.url})
+			err := run(t.Context(), getenv, &out)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, "parse DATABASE_URL: ") || !strings.Contains(msg, tt.want) {
+				t.Errorf("error %q does not name the problem %q", msg, tt.want)
+			}
+			if strings.Contains(fmtAll(err), secret) {
+				t.Errorf("error leaks the password: %+v", err)
+			}
+			if out.Len() != 0 {
+				t.Errorf("printed %q before failing", out.String())
+			}
+		})
+	}
+}
+
+// fmtAll renders err and every error it wraps, the way a structured logger
+// might, so a password anywhere in the chain is found.
+func fmtAll(err error) string {
+	var b strings.Builder
+	for ; err != nil; err = errors.Unwrap(err) {
+		b.WriteString(err.Error())
+		if pe, ok := errors.AsType[*pgconn.ParseConfigError](err); ok {
+			b.WriteString(pe.ConnString)
+		}
+	}
+	return b.String()
+}
+
+func TestRun_rejects_missing_or_invalid_CA(t *testing.T) {
+	t.Parallel()
+	notPEM := t.TempDir() + "/ca.crt"
+	writeFile(t, notPEM, "not a certificate")
+	tests := []struct{ name, path, want string }{
+		{"missing_file", t.TempDir() + "/absent.crt", "read PG_CA_CERT: open "},
+		{"not_pem", notPEM, "no PEM certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			getenv := testkit.Getenv(t, map[string]string{"PG_CA_CERT": tt.path})
+			err := run(t.Context(), getenv, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
