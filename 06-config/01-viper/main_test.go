@@ -251,3 +251,17 @@ func TestRun_help_prints_the_flags(t *testing.T) {
 		}
 	}
 }
+
+func TestRun_rejects_a_secret_with_a_line_break(t *testing.T) {
+	path := setup(t, baseYAML)
+	pw := filepath.Join(t.TempDir(), "pw")
+	writeFile(t, pw, secret+"\n") // echo s3cret-value > pw
+	t.Setenv("APP_DB_PASSWORD_FILE", pw)
+	err := run(t.Context(), []string{"--config", path, "--watch=false"}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "db.password-file: "+pw+" has a line break") {
+		t.Fatalf("error = %v, want a line-break error naming the file", err)
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error shows the secret: %v", err)
+	}
+}

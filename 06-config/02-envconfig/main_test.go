@@ -122,3 +122,19 @@ func TestRun_rejects_bad_input(t *testing.T) {
 		})
 	}
 }
+
+func TestRun_rejects_a_secret_with_a_line_break(t *testing.T) {
+	setup(t)
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte(secret+"\n"), 0o600); err != nil { // echo s3cret-value > pw
+		t.Fatal(err)
+	}
+	t.Setenv("APP_DB_PASSWORD_FILE", pw)
+	err := run(nil, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "APP_DB_PASSWORD_FILE: "+pw+" has a line break") {
+		t.Fatalf("error = %v, want a line-break error naming the file", err)
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error shows the secret: %v", err)
+	}
+}

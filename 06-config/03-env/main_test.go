@@ -119,3 +119,18 @@ func TestRun_rejects_bad_input(t *testing.T) {
 		})
 	}
 }
+
+func TestRun_rejects_a_secret_with_a_line_break(t *testing.T) {
+	t.Parallel()
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte(secret+"\n"), 0o600); err != nil { // echo s3cret-value > pw
+		t.Fatal(err)
+	}
+	err := run(nil, environ(t, "APP_DB_PASSWORD_FILE="+pw), &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "APP_DB_PASSWORD_FILE: the file has a line break") {
+		t.Fatalf("error = %v, want a line-break error", err)
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error shows the secret: %v", err)
+	}
+}

@@ -299,3 +299,22 @@ func TestLoaders_reject_bad_input(t *testing.T) {
 		}
 	}
 }
+
+func TestLoaders_reject_a_secret_with_a_line_break(t *testing.T) {
+	cleanEnv(t)
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "pw")
+	if err := os.WriteFile(pw, []byte(secret+"\n"), 0o600); err != nil { // echo s3cret-value > pw
+		t.Fatal(err)
+	}
+	path := writeYAML(t, dir, []string{"url: postgres://app@localhost:5432/app", "password_file: " + pw}, nil)
+	for _, l := range loaders() {
+		_, err := l.load([]string{"--config", path})
+		if err == nil || !strings.Contains(err.Error(), "db.password_file: "+pw+" is empty or has a line break") {
+			t.Errorf("%s: error = %v, want a line-break error naming the file", l.name, err)
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("%s: error shows the secret: %v", l.name, err)
+		}
+	}
+}
