@@ -50,7 +50,7 @@ doctor: $(STACK) ## every endpoint: healthy or not, version, how to fix
 	@$(STACK) doctor
 
 env: ## print export lines of the endpoints, for eval "$(make -s env)"
-	@if [[ -f $(STACK_ENV) ]]; then sed 's/^/export /' $(STACK_ENV); \
+	@if [[ -f $(STACK_ENV) ]]; then sed -n "s/^\([A-Z_][A-Z0-9_]*\)=\(.*\)$$/export \1='\2'/p" $(STACK_ENV); \
 	else echo "# no $(STACK_ENV): the compose defaults apply (run make up)"; fi
 
 test: ## run every test against the stack (INFRA_REQUIRED=1, -race)
