@@ -1,0 +1,158 @@
+// Command interceptors wraps the inventory service in the server chains a
+// production service runs (logging, metrics, recovery, auth, validation,
+// tracing) and calls it through client interceptors that attach a token,
+// with retries from the service config.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"time"
+
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
+	"github.com/go-course/part4-infrastructure/04-grpc/internal/inventory"
+)
+
+// retryPolicy retries GetProduct on UNAVAILABLE, up to 3 attempts with
+// backoff. Retries live in the service config, not in an interceptor: the
+// channel knows whether a request may be replayed.
+// https://github.com/grpc/grpc/blob/master/doc/service_config.md
+const retryPolicy = `{"methodConfig": [{
+  "name": [{"service": "inventory.v1.InventoryService", "method": "GetProduct"}],
+  "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.01s", "maxBackoff": "0.1s",
+    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "interceptors:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	out := &lockedWriter{w: stdout}
+	tokens := tokenAuth{
+		admin:  cmp.Or(getenv("INVENTORY_ADMIN_TOKEN"), "admin-secret"),
+		reader: cmp.Or(getenv("INVENTORY_READER_TOKEN"), "reader-secret"),
+	}
+	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{ReplaceAttr: dropVolatile}))
+	reg := prometheus.NewRegistry()
+	metrics := grpcprom.NewServerMetrics()
+	reg.MustRegister(metrics)
+	spans := &spanLog{}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer tp.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // in-memory processor, nothing to flush
+	otelOpts := []otelgrpc.Option{
+		otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{}),
+	}
+
+	srv, svc := newServer(logger, tokens, metrics, otelOpts)
+
+	lis, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+
+	err = calls(ctx, lis.Addr().String(), tokens, otelOpts, out)
+	srv.GracefulStop()
+	if serr := <-served; serr != nil {
+		return errors.Join(err, fmt.Errorf("serve: %w", serr))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "HW-042 attempts seen by the server: %d\n", svc.attempts.Load())
+	spans.printFirstTrace(out)
+	return printHandled(out, reg)
+}
+
+// newServer chains the interceptors around the inventory service.
+func newServer(logger *slog.Logger, tokens tokenAuth, metrics *grpcprom.ServerMetrics,
+	otelOpts []otelgrpc.Option,
+) (*grpc.Server, *demoService) {
+	// Outermost first: logging and metrics see the final code of every
+	// call, recovery turns a panic anywhere below into Internal, auth
+	// rejects before validation, validation before the handler.
+	recover := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		logger.ErrorContext(ctx, "panic recovered", "panic", p)
+		return status.Error(codes.Internal, "internal error")
+	})
+	logOpts := []logging.Option{
+		logging.WithLogOnEvents(logging.FinishCall),
+		logging.WithDisableLoggingFields(logging.SystemTag[0], logging.ComponentFieldKey),
+	}
+	srv := grpc.NewServer(
+		// Tracing is a stats handler, not an interceptor: it sees every
+		// attempt and message, and extracts the caller's trace context.
+		grpc.StatsHandler(otelgrpc.NewServerHandler(otelOpts...)),
+		grpc.ChainUnaryInterceptor(
+			logging.UnaryServerInterceptor(slogAdapter(logger), logOpts...),
+			metrics.UnaryServerInterceptor(),
+			recovery.UnaryServerInterceptor(recover),
+			auth.UnaryServerInterceptor(tokens.authenticate),
+			validateUnary,
+		),
+		grpc.ChainStreamInterceptor(
+			logging.StreamServerInterceptor(slogAdapter(logger), logOpts...),
+			metrics.StreamServerInterceptor(),
+			recovery.StreamServerInterceptor(recover),
+			auth.StreamServerInterceptor(tokens.authenticate),
+			validateStream,
+		),
+	)
+	svc := &demoService{Server: inventory.NewServer(time.Now, inventory.Catalog(time.Now())...)}
+	svc.failures.Store(2)
+	inventoryv1.RegisterInventoryServiceServer(srv, svc)
+	metrics.InitializeMetrics(srv)
+	return srv, svc
+}
+
+// dial returns a client whose interceptors attach token to every call.
+func dial(addr, token string, otelOpts []otelgrpc.Option) (inventoryv1.InventoryServiceClient, func(), error) {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultServiceConfig(retryPolicy),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelOpts...)),
+		grpc.WithChainUnaryInterceptor(bearerUnary(token)),
+		grpc.WithChainStreamInterceptor(bearerStream(token)),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client for %s: %w", addr, err)
+	}
+	return inventoryv1.NewInventoryServiceClient(conn), func() { conn.Close() }, nil
+}
+
+// dropVolatile removes the time, durations and the peer's port from log
+// lines so the output is reproducible; keep them in a real service.
+func dropVolatile(_ []string, a slog.Attr) slog.Attr {
+	switch a.Key {
+	case slog.TimeKey, "grpc.start_time", "grpc.time_ms", "grpc.request.deadline", "peer.address":
+		return slog.Attr{}
+	}
+	return a
+}
