@@ -25,7 +25,7 @@ endif
 STACK := .stack/bin/stack
 TOOLS_STAMP := .stack/bin/.tools
 
-.PHONY: help up down doctor env test test-section test-unit run-section \
+.PHONY: help up down clean doctor env test test-section test-unit run-section \
 	bench-section lint generate verify-generated verify-copyable tidy tools
 
 help: ## show the targets
@@ -45,6 +45,9 @@ up: $(STACK) ## start the stack (Docker Compose, or native mode without Docker)
 
 down: $(STACK) ## stop what make up started
 	@$(STACK) down
+
+clean: $(STACK) ## make down, then remove the stack's data and state (.stack)
+	@$(STACK) clean
 
 doctor: $(STACK) ## every endpoint: healthy or not, version, how to fix
 	@$(STACK) doctor

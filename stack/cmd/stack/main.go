@@ -31,7 +31,7 @@ func main() {
 	}
 }
 
-const usage = "usage: stack up|down|doctor"
+const usage = "usage: stack up|down|clean|doctor"
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) != 1 {
@@ -55,6 +55,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			return s.Down()
 		}
 		return compose(ctx, root, stdout, "down")
+	case "clean":
+		if _, err := os.Stat(filepath.Join(root, ".stack", "state.json")); err != nil && dockerAnswers(ctx) {
+			if err := compose(ctx, root, stdout, "down", "--volumes"); err != nil {
+				return err
+			}
+		}
+		return s.Purge()
 	case "doctor":
 		return doctor(ctx, root, stdout)
 	}

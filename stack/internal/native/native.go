@@ -7,6 +7,7 @@
 package native
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -272,3 +273,30 @@ func baseEnv() []string {
 
 // sigInt is PostgreSQL's "fast shutdown".
 const sigInt = syscall.SIGINT
+
+// Purge stops the stack and removes every file make up wrote: .stack/ and
+// the PostgreSQL folder (which may live under /var/lib). The Go-built
+// servers stay in the user cache.
+func (s *Stack) Purge() error {
+	st, err := s.loadState()
+	if err != nil {
+		return err
+	}
+	var pgRoot string
+	if st != nil {
+		pgRoot = st.PGRoot
+		if err := s.stopAll(st); err != nil {
+			return err
+		}
+	}
+	for _, dir := range []string{pgRoot, s.dir()} {
+		if dir == "" || dir == "/" {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove %s: %w", dir, err)
+		}
+	}
+	s.printf("clean: stopped the stack and removed .stack (and %s)", cmp.Or(pgRoot, "no PostgreSQL data"))
+	return nil
+}
