@@ -1,0 +1,139 @@
+// Command 04-pooling sizes a pgxpool, exports its statistics as Prometheus
+// metrics, shows that an exhausted pool fails an acquire at its deadline
+// instead of hanging, and shows what PgBouncer's transaction pooling
+// changes: which pgx query modes work and which session state leaks.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func main() {
+	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := poolDemo(ctx, getenv, stdout); err != nil {
+		return err
+	}
+	return bouncerDemo(ctx, getenv, stdout)
+}
+
+// newPoolConfig sizes the pool for one service instance. The sum of
+// MaxConns over every instance must stay under the server's
+// max_connections minus what admins and replicas need.
+func newPoolConfig(dsn string) (*pgxpool.Config, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", redact(err))
+	}
+	cfg.MaxConns = 4 // a few per CPU core of the database, not per request
+	cfg.MinConns = 1 // one warm connection for the first request after idle
+	// Recycle connections so a failover or a DNS change is picked up and
+	// server-side memory is returned; the jitter keeps the pool from
+	// reconnecting all at once.
+	cfg.MaxConnLifetime = 30 * time.Minute
+	cfg.MaxConnLifetimeJitter = 5 * time.Minute
+	cfg.MaxConnIdleTime = 5 * time.Minute
+	// The health check closes idle and expired connections and tops the
+	// pool up to MinConns between requests.
+	cfg.HealthCheckPeriod = 30 * time.Second
+	cfg.ConnConfig.RuntimeParams["application_name"] = "04-pooling"
+	return cfg, nil
+}
+
+func poolDemo(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := newPoolConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
+	if err != nil {
+		return err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("create pool: %w", err)
+	}
+	defer pool.Close()
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(newPoolCollector(pool, "primary")); err != nil {
+		return fmt.Errorf("register pool collector: %w", err)
+	}
+
+	// MaxConns slow requests at once hold every connection...
+	held := make([]*pgxpool.Conn, 0, cfg.MaxConns)
+	defer func() {
+		for _, c := range held {
+			c.Release()
+		}
+	}()
+	for range cfg.MaxConns {
+		c, err := pool.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("acquire: %w", err)
+		}
+		held = append(held, c)
+	}
+	fmt.Fprintf(stdout, "holding %d of %d connections\n", len(held), cfg.MaxConns)
+
+	// ...so the next acquire waits, and only its context ends the wait. A
+	// request deadline turns an exhausted pool into a fast error.
+	const wait = 200 * time.Millisecond
+	actx, acancel := context.WithTimeout(ctx, wait)
+	c, err := pool.Acquire(actx)
+	acancel()
+	if err == nil {
+		c.Release()
+		return errors.New("acquire from an exhausted pool succeeded")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("acquire from an exhausted pool: %w", err)
+	}
+	fmt.Fprintf(stdout, "next acquire      : gave up after %v: %v\n", wait, context.DeadlineExceeded)
+	for _, c := range held {
+		c.Release()
+	}
+	held = held[:0]
+	return printMetrics(reg, stdout, "pgxpool_max_conns", "pgxpool_total_conns",
+		"pgxpool_acquired_conns", "pgxpool_acquires_total", "pgxpool_canceled_acquires_total")
+}
+
+// printMetrics prints the named metrics as a Prometheus scrape shows them;
+// a service exposes the same registry with promhttp.HandlerFor.
+func printMetrics(reg *prometheus.Registry, stdout io.Writer, names ...string) error {
+	families, err := reg.Gather()
+	if err != nil {
+		return fmt.Errorf("gather metrics: %w", err)
+	}
+	values := make(map[string]float64)
+	for _, mf := range families {
+		for _, m := range mf.GetMetric() {
+			values[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	for _, name := range names {
+		fmt.Fprintf(stdout, "%s{pool=\"primary\"} %g\n", name, values[name])
+	}
+	return nil
+}
+
+// redact keeps only the message of a parse error, where pgconn masks the
+// password; the error value itself carries the raw URL.
+func redact(err error) error {
+	if pe, ok := errors.AsType[*pgconn.ParseConfigError](err); ok {
+		return errors.New(pe.Error())
+	}
+	return err
+}
