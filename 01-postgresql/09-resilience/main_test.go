@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgproxy"
+	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
+	"github.com/go-course/part4-infrastructure/testkit"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/sony/gobreaker/v2"
+)
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	var out bytes.Buffer
+	for range 2 { // twice: the second run starts from the same state
+		out.Reset()
+		if err := run(t.Context(), testkit.Getenv(t, map[string]string{"DATABASE_URL": db.URL}), &out); err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	}
+	want := `pay inv-1: stored=true (attempts=1)
+same request again: stored=false (attempts=1)
+new request, same invoice: not retried: SQLSTATE 23505 payments_invoice_key (attempts=1)
+breaker: closed
+`
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if got := countPayments(t, db.URL, "req-1"); got != 1 {
+		t.Errorf("req-1 rows = %d, want 1", got)
+	}
+	if got := countPayments(t, db.URL, "req-2"); got != 0 {
+		t.Errorf("req-2 rows = %d, want 0", got)
+	}
+}
+
+// fastPolicy keeps the tests quick: short waits, the breaker opens after 3
+// failures and probes after 100 ms.
+func fastPolicy() Policy {
+	return Policy{MaxTries: 3, InitialDelay: 5 * time.Millisecond, MaxDelay: 20 * time.Millisecond,
+		TripAfter: 3, OpenFor: 100 * time.Millisecond}
+}
+
+// setup returns a pool of one connection through a fresh proxy, with the
+// payments table created and the connection already open and its INSERT
+// statement prepared (so a toxic added now hits the INSERT itself).
+func setup(t *testing.T) (*pgproxy.Proxy, *pgxpool.Pool) {
+	t.Helper()
+	db := pgtest.NewDatabase(t)
+	pgtest.Exec(t, db.URL, `CREATE TABLE payments (request_id text PRIMARY KEY,
+		invoice text NOT NULL UNIQUE, amount_cents bigint NOT NULL)`)
+	proxy := pgproxy.New(t, db.URL)
+	cfg, err := pgxpool.ParseConfig(proxy.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if _, _, err := Pay(t.Context(), NewGuard(fastPolicy()), pool, "warm-up", "inv-0", 1); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
+	return proxy, pool
+}
+
+func countPayments(t *testing.T, dsn, requestID string) int {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var n int
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM payments WHERE request_id = $1",
+		requestID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestLatencyEndsAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	proxy, pool := setup(t)
+	proxy.AddToxic(t, "slow", "latency", "downstream", `{"latency": 60000}`)
+	// pgx closes an interrupted connection in the background with a 15 s
+	// bound; cutting the proxy first lets the pool close at once.
+	t.Cleanup(proxy.Cut)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, _, err := Pay(ctx, NewGuard(fastPolicy()), pool, "req-slow", "inv-slow", 100)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// The server commits the INSERT, then the connection is reset before the
+// answer arrives. The retry runs the idempotent INSERT again: one row.
+func TestConnectionResetRetriedExactlyOnce(t *testing.T) {
+	t.Parallel()
+	proxy, pool := setup(t)
+	proxy.AddToxic(t, "reset", "reset_peer", "downstream", `{"timeout": 0}`)
+	p := fastPolicy()
+	var retries atomic.Int32
+	p.OnRetry = func(error, time.Duration) {
+		if retries.Add(1) == 1 {
+			if err := proxy.RemoveToxic(context.Background(), "reset"); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	stored, attempts, err := Pay(t.Context(), NewGuard(p), pool, "req-reset", "inv-reset", 100)
+	if err != nil {
+		t.Fatalf("pay: %v", err)
+	}
+	if attempts != 2 || stored {
+		t.Errorf("attempts=%d stored=%t, want 2 attempts and the second finding the row", attempts, stored)
+	}
+	if got := countPayments(t, pool.Config().ConnConfig.ConnString(), "req-reset"); got != 1 {
+		t.Errorf("rows = %d, want exactly 1", got)
+	}
+}
+
+// The same reset on a write that is not idempotent is not retried: the
+// caller learns that the outcome is unknown instead of a duplicate.
+func TestConnectionResetNotRetriedWhenNotIdempotent(t *testing.T) {
+	t.Parallel()
+	proxy, pool := setup(t)
+	proxy.AddToxic(t, "reset", "reset_peer", "downstream", `{"timeout": 0}`)
+	attempts, err := NewGuard(fastPolicy()).Do(t.Context(), false, func(ctx context.Context) error {
+		_, err := pool.Exec(ctx, `INSERT INTO payments (request_id, invoice, amount_cents)
+			VALUES ($1, $2, $3) ON CONFLICT (request_id) DO NOTHING`, "req-once", "inv-once", 1)
+		return err
+	})
+	if err == nil || attempts != 1 {
+		t.Fatalf("attempts=%d err=%v, want 1 attempt and an error", attempts, err)
+	}
+}
+
+func TestBreakerOpensAndRecovers(t *testing.T) {
+	t.Parallel()
+	proxy, pool := setup(t)
+	g := NewGuard(fastPolicy())
+	proxy.Cut()
+
+	// Calls fail until the breaker opens.
+	deadline := time.Now().Add(10 * time.Second)
+	for g.State() != "open" {
+		if time.Now().After(deadline) {
+			t.Fatalf("breaker still %s", g.State())
+		}
+		if _, _, err := Pay(t.Context(), g, pool, "req-down", "inv-down", 1); err == nil {
+			t.Fatal("pay succeeded through a cut proxy")
+		}
+	}
+	// Open: the call fails fast, one attempt, without touching the network.
+	_, attempts, err := Pay(t.Context(), g, pool, "req-down", "inv-down", 1)
+	if !errors.Is(err, gobreaker.ErrOpenState) || attempts != 1 {
+		t.Fatalf("attempts=%d err=%v, want 1 attempt failing with %v", attempts, err, gobreaker.ErrOpenState)
+	}
+
+	// Database back: after OpenFor a half-open probe succeeds and closes it.
+	proxy.Restore(t)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("breaker did not close: %s", g.State())
+		}
+		if _, _, err := Pay(t.Context(), g, pool, "req-down", "inv-down", 1); err == nil {
+			break
+		}
+		waitABit(t)
+	}
+	if g.State() != "closed" {
+		t.Errorf("breaker %s after a successful probe, want closed", g.State())
+	}
+	if got := countPayments(t, pool.Config().ConnConfig.ConnString(), "req-down"); got != 1 {
+		t.Errorf("rows = %d, want 1", got)
+	}
+}
+
+// waitABit blocks 20 ms while polling for a condition. It paces the
+// polling loop only; no result depends on its length.
+func waitABit(t *testing.T) {
+	select {
+	case <-time.After(20 * time.Millisecond):
+	case <-t.Context().Done():
+	}
+}
+
+func TestSerializationFailureRetried(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	pgtest.Exec(t, db.URL, "CREATE TABLE accounts (id int PRIMARY KEY, balance int NOT NULL)",
+		"INSERT INTO accounts VALUES (1, 100)")
+	pool, err := pgxpool.New(t.Context(), db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+
+	first := true
+	attempts, err := NewGuard(fastPolicy()).Do(t.Context(), false, func(ctx context.Context) error {
+		return pgx.BeginTxFunc(ctx, pool, pgx.TxOptions{IsoLevel: pgx.Serializable}, func(tx pgx.Tx) error {
+			var balance int
+			if err := tx.QueryRow(ctx, "SELECT balance FROM accounts WHERE id = 1").Scan(&balance); err != nil {
+				return err
+			}
+			if first { // a concurrent writer commits between our read and our write
+				first = false
+				if _, err := pool.Exec(ctx, "UPDATE accounts SET balance = balance + 1 WHERE id = 1"); err != nil {
+					return err
+				}
+			}
+			_, err := tx.Exec(ctx, "UPDATE accounts SET balance = $1 WHERE id = 1", balance+10)
+			return err
+		})
+	})
+	if err != nil {
+		t.Fatalf("do: %v", err)
+	}
+	var balance int
+	if err := pool.QueryRow(t.Context(), "SELECT balance FROM accounts WHERE id = 1").Scan(&balance); err != nil {
+		t.Fatal(err)
+	}
+	if attempts != 2 || balance != 111 {
+		t.Errorf("attempts=%d balance=%d, want 2 and 111 (no lost update)", attempts, balance)
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	t.Parallel()
+	pg := func(code string) error { return fmt.Errorf("query: %w", &pgconn.PgError{Code: code}) }
+	tests := []struct {
+		name       string
+		err        error
+		idempotent bool
+		want       bool
+	}{
+		{"serialization_failure", pg("40001"), false, true},
+		{"deadlock", pg("40P01"), false, true},
+		{"unique_violation_never", pg("23505"), true, false},
+		{"breaker_open_never", gobreaker.ErrOpenState, true, false},
+		{"deadline_never", context.DeadlineExceeded, true, false},
+		{"unknown_error_never", errors.New("boom"), true, false},
+	}
+	for _, tt := range tests {
+		if got := Retryable(tt.err, tt.idempotent); got != tt.want {
+			t.Errorf("%s: Retryable = %t, want %t", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestPayRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	_, attempts, err := Pay(t.Context(), NewGuard(fastPolicy()), nil, "", "inv", 1)
+	if err == nil || attempts != 0 {
+		t.Fatalf("attempts=%d err=%v, want a validation error before any attempt", attempts, err)
+	}
+}
