@@ -19,16 +19,22 @@ fi
 echo "go vet"
 go vet "${pats[@]}"
 
+# Every module and section hook runs; the failures are summed up at the end.
+failed=()
 echo "golangci-lint"
 for m in "${mods[@]}"; do
   [[ -n $(patterns_for "$m") ]] || continue
-  (cd "$m" && "$OLDPWD/.stack/bin/golangci-lint" run ./...)
+  (cd "$m" && "$OLDPWD/.stack/bin/golangci-lint" run ./...) || failed+=("golangci-lint in $m")
 done
 
 for s in "${SECTIONS[@]}"; do
   if [[ -x $s/lint.sh ]]; then
     echo "$s/lint.sh"
-    "$s/lint.sh"
+    "$s/lint.sh" || failed+=("$s/lint.sh")
   fi
 done
+if ((${#failed[@]})); then
+  printf 'lint failed: %s\n' "${failed[@]}" >&2
+  exit 1
+fi
 echo "lint: ok"

@@ -3,9 +3,12 @@
 package smoke
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,7 +28,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/exporters/zipkin"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
@@ -406,14 +408,44 @@ func TestJaegerReceivesOTLP(t *testing.T) {
 	findTrace(t, service, "otlp-smoke")
 }
 
+// TestJaegerReceivesZipkin posts a span in Zipkin's v2 JSON format, as any
+// Zipkin-instrumented service would.
 func TestJaegerReceivesZipkin(t *testing.T) {
 	t.Parallel()
-	exp, err := zipkin.New(testkit.Require(t, testkit.Zipkin))
+	ep := testkit.Require(t, testkit.Zipkin)
+	service := testkit.Name(t)
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		t.Fatal(err)
+	}
+	span := []map[string]any{{
+		"traceId":       hex.EncodeToString(id),
+		"id":            hex.EncodeToString(id[:8]),
+		"name":          "zipkin-smoke",
+		"kind":          "SERVER",
+		"timestamp":     time.Now().UnixMicro(),
+		"duration":      1500,
+		"localEndpoint": map[string]string{"serviceName": service},
+	}}
+	body, err := json.Marshal(span)
 	if err != nil {
 		t.Fatal(err)
 	}
-	service := testkit.Name(t)
-	exportSpan(t, exp, service, "zipkin-smoke")
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted && resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %s", ep, resp.Status)
+	}
 	findTrace(t, service, "zipkin-smoke")
 }
 

@@ -83,7 +83,8 @@ func spawn(name string, as *account, dir string, env []string, logPath, bin stri
 		return Proc{}, fmt.Errorf("%s: open log: %w", name, err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(bin, args...)
+	// No context: the server must outlive make up, which only starts it.
+	cmd := exec.Command(bin, args...) //nolint:noctx // see above
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = logf, logf
@@ -198,7 +199,8 @@ func freePort(preferred ...int) (int, error) {
 			return p, nil
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}
@@ -210,15 +212,17 @@ func portFree(p int) bool {
 	if p <= 0 {
 		return false
 	}
+	var lc net.ListenConfig
+	ctx := context.Background()
 	for _, addr := range []string{"127.0.0.1", "0.0.0.0"} {
-		ln, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(p)))
+		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(addr, strconv.Itoa(p)))
 		if err != nil {
 			return false
 		}
 		_ = ln.Close()
 	}
 	// Something on ::1 only (a system Redis does this) still answers "localhost".
-	if ln, err := net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(p))); err == nil {
+	if ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort("::1", strconv.Itoa(p))); err == nil {
 		_ = ln.Close()
 	} else if !strings.Contains(err.Error(), "cannot assign") && !strings.Contains(err.Error(), "address family") {
 		return false

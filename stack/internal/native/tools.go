@@ -168,8 +168,11 @@ func (s *Stack) buildJaeger(ctx context.Context, cache string) (string, error) {
 		return "", fmt.Errorf("download jaeger: %w", err)
 	}
 	var dl struct{ Dir, Error string }
-	if err := json.Unmarshal([]byte(out), &dl); err != nil || dl.Dir == "" {
-		return "", fmt.Errorf("download jaeger: no module dir (%s %v)", dl.Error, err)
+	if err := json.Unmarshal([]byte(out), &dl); err != nil {
+		return "", fmt.Errorf("download jaeger: decode go mod download: %w", err)
+	}
+	if dl.Dir == "" {
+		return "", fmt.Errorf("download jaeger: no module dir: %s", dl.Error)
 	}
 	src := filepath.Join(tmp, "src")
 	if _, err := run(ctx, nil, tmp, env, "cp", "-r", dl.Dir, src); err != nil {
