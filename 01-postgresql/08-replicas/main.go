@@ -1,0 +1,75 @@
+// Command 08-replicas routes writes to the primary and reads to a streaming
+// replica, keeps read-your-writes by waiting for the replica to replay the
+// write's WAL position, and falls back to the primary when the replica is
+// down or lags too far.
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func main() {
+	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	primary, err := pgxpool.New(ctx, cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
+	if err != nil {
+		return fmt.Errorf("primary: %w", err)
+	}
+	defer primary.Close()
+	// pgxpool.New does not dial: a replica that is down shows up at the first read.
+	replica, err := pgxpool.New(ctx, cmp.Or(getenv("DATABASE_REPLICA_URL"), "postgres://app:app@localhost:5433/app"))
+	if err != nil {
+		return fmt.Errorf("replica: %w", err)
+	}
+	defer replica.Close()
+	r := &Router{Primary: primary, Replica: replica,
+		MaxLagBytes: 16 << 20, WaitFor: 2 * time.Second, Probe: time.Second}
+
+	if _, err := primary.Exec(ctx, `CREATE TABLE IF NOT EXISTS replica_orders (
+		id bigint PRIMARY KEY, status text NOT NULL)`); err != nil {
+		return fmt.Errorf("create table: %w", err)
+	}
+
+	lsn, err := r.Write(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO replica_orders VALUES (1, 'paid')
+			ON CONFLICT (id) DO UPDATE SET status = excluded.status`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	fmt.Fprintln(stdout, "write: order 1 paid, on the primary")
+
+	// Read-your-writes: the replica answers only once it has replayed lsn.
+	var status string
+	src, err := r.Read(ctx, lsn, func(db *pgxpool.Pool) error {
+		return db.QueryRow(ctx, "SELECT status FROM replica_orders WHERE id = 1").Scan(&status)
+	})
+	if err != nil {
+		return fmt.Errorf("read after write: %w", err)
+	}
+	fmt.Fprintf(stdout, "read after write: order 1 %s, from the %s\n", status, src)
+
+	lag, err := r.Lag(ctx)
+	if err != nil {
+		fmt.Fprintf(stdout, "replica lag: unknown (%v)\n", err)
+	} else {
+		fmt.Fprintf(stdout, "replica lag within %d MiB: %t\n", r.MaxLagBytes>>20, lag <= r.MaxLagBytes)
+	}
+	return nil
+}

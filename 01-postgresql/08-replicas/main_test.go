@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgproxy"
+	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
+	"github.com/go-course/part4-infrastructure/testkit"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// newDB returns a fresh database that the replica has already received.
+func newDB(t *testing.T) pgtest.DB {
+	t.Helper()
+	testkit.Require(t, testkit.Replica)
+	db := pgtest.NewDatabase(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		conn, err := pgx.Connect(t.Context(), db.ReplicaURL)
+		if err == nil {
+			conn.Close(t.Context())
+			return db
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica never got database %s: %v", db.Name, err)
+		}
+		pause(t)
+	}
+}
+
+// pause paces a polling loop; no result depends on its length.
+func pause(t *testing.T) {
+	select {
+	case <-time.After(20 * time.Millisecond):
+	case <-t.Context().Done():
+	}
+}
+
+func newPool(t *testing.T, dsn string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	var out bytes.Buffer
+	err := run(t.Context(), testkit.Getenv(t, map[string]string{
+		"DATABASE_URL": db.URL, "DATABASE_REPLICA_URL": db.ReplicaURL}), &out)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	want := `write: order 1 paid, on the primary
+read after write: order 1 paid, from the replica
+replica lag within 16 MiB: true
+`
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+	var status string
+	if err := newPool(t, db.ReplicaURL).QueryRow(t.Context(),
+		"SELECT status FROM replica_orders WHERE id = 1").Scan(&status); err != nil || status != "paid" {
+		t.Errorf("replica has status=%q err=%v, want paid", status, err)
+	}
+}
+
+// readStatus is the read the tests route.
+func readStatus(ctx context.Context, r *Router, after LSN) (Source, string, error) {
+	var status string
+	src, err := r.Read(ctx, after, func(db *pgxpool.Pool) error {
+		return db.QueryRow(ctx, "SELECT status FROM replica_orders WHERE id = 1").Scan(&status)
+	})
+	return src, status, err
+}
+
+func TestReplicaDownFallsBackToPrimary(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	proxy := pgproxy.New(t, db.ReplicaURL)
+	r := &Router{Primary: newPool(t, db.URL), Replica: newPool(t, proxy.URL),
+		MaxLagBytes: 16 << 20, WaitFor: 5 * time.Second, Probe: time.Second}
+	pgtest.Exec(t, db.URL, "CREATE TABLE replica_orders (id bigint PRIMARY KEY, status text NOT NULL)")
+	lsn, err := r.Write(t.Context(), func(tx pgx.Tx) error {
+		_, err := tx.Exec(t.Context(), "INSERT INTO replica_orders VALUES (1, 'new')")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src, status, err := readStatus(t.Context(), r, lsn); err != nil || src != FromReplica || status != "new" {
+		t.Fatalf("before the cut: %s %q %v, want the replica to answer new", src, status, err)
+	}
+
+	proxy.Cut()
+	if src, status, err := readStatus(t.Context(), r, ""); err != nil || src != FromPrimary || status != "new" {
+		t.Fatalf("replica cut: %s %q %v, want the primary to answer new", src, status, err)
+	}
+
+	proxy.Restore(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		src, status, err := readStatus(t.Context(), r, "")
+		if err != nil || status != "new" {
+			t.Fatalf("after restore: %s %q %v", src, status, err)
+		}
+		if src == FromReplica {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("reads never returned to the replica")
+		}
+		pause(t)
+	}
+}
+
+func TestFallsBackWhenReplicaIsBehind(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	pgtest.Exec(t, db.URL, "CREATE TABLE replica_orders (id bigint PRIMARY KEY, status text NOT NULL)",
+		"INSERT INTO replica_orders VALUES (1, 'new')")
+	tests := []struct {
+		name  string
+		r     *Router
+		after LSN
+	}{
+		// A write the replica cannot have replayed yet: the wait ends at WaitFor.
+		{"write_not_replayed_within_wait", &Router{MaxLagBytes: 16 << 20, WaitFor: 100 * time.Millisecond}, "FFFFFFFF/0"},
+		// A bound no replica meets.
+		{"lag_beyond_bound", &Router{MaxLagBytes: -1, WaitFor: time.Second}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.r.Primary, tt.r.Replica, tt.r.Probe = newPool(t, db.URL), newPool(t, db.ReplicaURL), time.Second
+			src, status, err := readStatus(t.Context(), tt.r, tt.after)
+			if err != nil || src != FromPrimary || status != "new" {
+				t.Errorf("%s %q %v, want the primary to answer new", src, status, err)
+			}
+		})
+	}
+}
+
+func TestWriteErrorReturnsNoLSN(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	r := &Router{Primary: newPool(t, db.URL), Replica: newPool(t, db.ReplicaURL), Probe: time.Second}
+	boom := errors.New("boom")
+	lsn, err := r.Write(t.Context(), func(tx pgx.Tx) error { return boom })
+	if !errors.Is(err, boom) || lsn != "" {
+		t.Errorf("lsn=%q err=%v, want no LSN and the error", lsn, err)
+	}
+}
