@@ -3,6 +3,7 @@ module github.com/go-course/part4-infrastructure/04-grpc
 go 1.26.0
 
 require (
+	github.com/go-course/part4-infrastructure/testkit v0.0.0
 	github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus v1.1.1
 	github.com/grpc-ecosystem/go-grpc-middleware/v2 v2.3.4
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.33.0

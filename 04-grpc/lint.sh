@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# lint.sh — make lint's hook for section 4.4: buf lint (STANDARD rules on
-# proto/, MINIMAL on the vendored googleapis files) and buf format, both
-# with the pinned buf from stack/tools. The vendored files stay as upstream wrote them.
+# lint.sh — make lint's hook for section 4.4, with the pinned buf from
+# stack/tools: buf lint (STANDARD on proto/, MINIMAL on the vendored
+# googleapis files), buf format on proto/ (the vendored files stay as
+# upstream wrote them), and buf breaking against the released contract
+# image, so a change that would break existing clients fails the lint.
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$PWD/../.stack/bin:$PATH"
@@ -9,3 +11,5 @@ echo "buf lint"
 buf lint
 echo "buf format"
 buf format proto --diff --exit-code
+echo "buf breaking (against 06-buf/testdata/inventory-v1.binpb)"
+buf breaking proto --against 06-buf/testdata/inventory-v1.binpb

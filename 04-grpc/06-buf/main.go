@@ -1,0 +1,148 @@
+// Command buf-tls serves the inventory service (whose contract buf lints,
+// checks for breaking changes and generates, see README) over TLS or
+// mutual TLS, with the certificates `make up` writes to .stack/certs.
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
+
+	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
+	"github.com/go-course/part4-infrastructure/04-grpc/internal/inventory"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "buf-tls:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("buf-tls", flag.ContinueOnError)
+	addr := fs.String("addr", cmp.Or(getenv("GRPC_ADDR"), "localhost:50443"), "listen address")
+	dir := fs.String("certs", cmp.Or(getenv("GRPC_CERTS_DIR"), ".stack/certs"),
+		"folder with ca.crt, server.crt/key, client.crt/key (make up writes them)")
+	mutual := fs.Bool("mtls", true, "require a client certificate signed by ca.crt")
+	demo := fs.Bool("demo", false, "serve, call with and without a client certificate, then stop")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	serverTLS, err := serverConfig(*dir, *mutual)
+	if err != nil {
+		return err
+	}
+	lis, err := new(net.ListenConfig).Listen(ctx, "tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := grpc.NewServer(
+		grpc.Creds(credentials.NewTLS(serverTLS)),
+		grpc.UnaryInterceptor(logClientIdentity(stdout)),
+	)
+	at := time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC)
+	inventoryv1.RegisterInventoryServiceServer(srv, inventory.NewServer(time.Now, inventory.Catalog(at)...))
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	mode := map[bool]string{false: "TLS", true: "mutual TLS"}[*mutual]
+	fmt.Fprintf(stdout, "serving inventory.v1.InventoryService over %s on %s\n", mode, lis.Addr())
+
+	if *demo {
+		err = callOnce(ctx, lis.Addr().String(), *dir, stdout)
+	} else {
+		select {
+		case err = <-served:
+			return fmt.Errorf("serve: %w", err)
+		case <-ctx.Done():
+		}
+	}
+	srv.GracefulStop()
+	if serr := <-served; serr != nil {
+		return errors.Join(err, fmt.Errorf("serve: %w", serr))
+	}
+	return err
+}
+
+// serverConfig loads the server key pair; with mutual it also requires
+// every client to present a certificate signed by the CA in ca.crt.
+func serverConfig(dir string, mutual bool) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"))
+	if err != nil {
+		return nil, fmt.Errorf("load server certificate (run make up to create %s): %w", dir, err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
+	if mutual {
+		pool, err := loadPool(filepath.Join(dir, "ca.crt"))
+		if err != nil {
+			return nil, err
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return cfg, nil
+}
+
+// clientConfig trusts the CA in ca.crt and, with withCert, presents the
+// client certificate.
+func clientConfig(dir string, withCert bool) (*tls.Config, error) {
+	pool, err := loadPool(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
+	if withCert {
+		cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key"))
+		if err != nil {
+			return nil, fmt.Errorf("load client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+func loadPool(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("read CA: no certificate in %s", path)
+	}
+	return pool, nil
+}
+
+// logClientIdentity prints who called: with mutual TLS the verified client
+// certificate is the caller's identity, usable for authorization.
+func logClientIdentity(stdout io.Writer) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		who := "no client certificate"
+		if p, ok := peer.FromContext(ctx); ok {
+			if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
+				who = "CN=" + ti.State.VerifiedChains[0][0].Subject.CommonName
+			}
+		}
+		fmt.Fprintf(stdout, "server: %s from %s\n", info.FullMethod, who)
+		return h(ctx, req)
+	}
+}
