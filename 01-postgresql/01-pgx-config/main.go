@@ -79,7 +79,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		fmt.Fprintf(stdout, "pg_sleep(10)      : %s (SQLSTATE %s)\n", pgErr.Message, pgErr.Code)
 		return nil
 	}
-	return fmt.Errorf("pg_sleep(10) was not canceled by statement_timeout: %v", err)
+	return fmt.Errorf("pg_sleep(10) was not canceled by statement_timeout: %w", err)
 }
 
 // newPoolConfig parses DATABASE_URL and overrides, in code, every setting
