@@ -1,30 +1,13 @@
 package main
 
-import (
-	"fmt"
+import "github.com/caarlos0/env/v11"
 
-	"github.com/caarlos0/env/v11"
-)
-
-// loadEnv: caarlos0/env reads the environment only, so the file and the
-// flags come from the standard-library path around it.
+// loadEnv: caarlos0/env is the environment layer; the file and the flags
+// come from the standard-library steps around it (layered).
 func loadEnv(args []string) (Config, error) {
-	path := defaultConfigPath
-	var scratch Config
-	if err := parseFlags(args, &scratch, &path); err != nil {
-		return Config{}, err
-	}
-	cfg := Defaults()
-	if err := readFile(path, &cfg); err != nil {
-		return Config{}, err
-	}
-	// Without envDefault tags ParseWithOptions leaves a field alone when its
-	// variable is unset (or empty), so the file and the defaults survive.
-	if err := env.ParseWithOptions(&cfg, env.Options{Prefix: "APP_"}); err != nil {
-		return Config{}, fmt.Errorf("env: %w", err)
-	}
-	if err := parseFlags(args, &cfg, &path); err != nil {
-		return Config{}, err
-	}
-	return finish(cfg)
+	// Without envDefault tags a field whose variable is unset (or empty)
+	// keeps its value, so the file and the defaults survive.
+	return layered(args, func(c *Config) error {
+		return env.ParseWithOptions(c, env.Options{Prefix: "APP_"})
+	})
 }

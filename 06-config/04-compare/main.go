@@ -14,16 +14,16 @@ import (
 // defaultConfigPath works from the repository root: go run ./06-config/04-compare.
 const defaultConfigPath = "06-config/04-compare/config.yaml"
 
-// loaders lists the four ways to build the same Config. Each gets the
-// command-line arguments; all read the process environment.
-func loaders() []struct {
+// A loader builds Config from the command-line arguments and the process
+// environment.
+type loader struct {
 	name string
 	load func(args []string) (Config, error)
-} {
-	return []struct {
-		name string
-		load func(args []string) (Config, error)
-	}{
+}
+
+// loaders lists the four ways to build the same Config.
+func loaders() []loader {
+	return []loader{
 		{"stdlib", loadStdlib},
 		{"viper", loadViper},
 		{"envconfig", loadEnvconfig},

@@ -14,7 +14,12 @@ import (
 
 // loadStdlib layers the config with the standard library alone (plus the
 // YAML decoder for the file): defaults, file, os.LookupEnv, flag.
-func loadStdlib(args []string) (Config, error) {
+func loadStdlib(args []string) (Config, error) { return layered(args, fromEnv) }
+
+// layered runs the layers in order — defaults, file, env, flags — with
+// envLayer as the environment step. envconfig and env read the environment
+// only, so they share the file and flag steps of the standard library.
+func layered(args []string, envLayer func(*Config) error) (Config, error) {
 	// Parse once to learn --config and to reject bad flags early; the values
 	// are applied last, by the second parse below.
 	path := defaultConfigPath
@@ -26,8 +31,8 @@ func loadStdlib(args []string) (Config, error) {
 	if err := readFile(path, &cfg); err != nil {
 		return Config{}, err
 	}
-	if err := fromEnv(&cfg); err != nil {
-		return Config{}, err
+	if err := envLayer(&cfg); err != nil {
+		return Config{}, fmt.Errorf("env: %w", err)
 	}
 	if err := parseFlags(args, &cfg, &path); err != nil {
 		return Config{}, err
@@ -37,7 +42,7 @@ func loadStdlib(args []string) (Config, error) {
 
 // parseFlags binds every field to a flag whose default is the field's
 // current value, so a flag that is not given keeps what the file and the
-// environment put there. envconfig and env have no flags; they use it too.
+// environment put there.
 func parseFlags(args []string, c *Config, path *string) error {
 	fs := flag.NewFlagSet("04-compare", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
