@@ -24,7 +24,7 @@ failed=()
 echo "golangci-lint"
 for m in "${mods[@]}"; do
   [[ -n $(patterns_for "$m") ]] || continue
-  (cd "$m" && "$OLDPWD/.stack/bin/golangci-lint" run ./...) || failed+=("golangci-lint in $m")
+  (cd "$m" && "$OLDPWD/.stack/bin/golangci-lint" run --allow-parallel-runners ./...) || failed+=("golangci-lint in $m")
 done
 
 for s in "${SECTIONS[@]}"; do
