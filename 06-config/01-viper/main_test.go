@@ -265,3 +265,21 @@ func TestRun_rejects_a_secret_with_a_line_break(t *testing.T) {
 		t.Errorf("error shows the secret: %v", err)
 	}
 }
+
+func TestRun_watches_until_the_context_ends(t *testing.T) {
+	path := setup(t, baseYAML)
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"--config", path}, out) }()
+	waitFor(t, out, `msg="watching for changes"`)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], `level=INFO msg="config loaded"`) ||
+		lines[2] != `level=INFO msg="stopped watching"` {
+		t.Errorf("output:\n%s", out.String())
+	}
+}
