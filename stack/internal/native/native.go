@@ -187,6 +187,7 @@ func (s *Stack) Down() error {
 		s.printf("nothing to stop (no .stack/state.json)")
 		return nil
 	}
+	n := len(st.Procs)
 	if err := s.stopAll(st); err != nil {
 		return err
 	}
@@ -196,7 +197,7 @@ func (s *Stack) Down() error {
 	if err := os.Remove(s.dir("env")); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove env: %w", err)
 	}
-	s.printf("down: stopped %d processes (data kept in .stack; rm -rf .stack to reset)", len(st.Procs))
+	s.printf("down: stopped %d processes (data kept; make clean removes it)", n)
 	return nil
 }
 
