@@ -64,7 +64,7 @@ test-section: ## run the tests of section N
 
 test-unit: ## tests that need no stack (go test -short)
 	@source stack/scripts/lib.sh; mapfile -t m < <(go_modules); \
-		mapfile -t p < <(patterns_for "$${m[@]}"); set -x; go test -short -count=1 "$${p[@]}"
+		mapfile -t p < <(patterns_for "$${m[@]}"); set -x; INFRA_REQUIRED=1 go test -short -count=1 "$${p[@]}"
 
 run-section: ## go run every example of section N in chapter order
 	@stack/scripts/run-section.sh $(N)

@@ -98,10 +98,20 @@ func Endpoint(s Service) string {
 
 // Require checks that s answers and returns its endpoint. When it does not,
 // the test is skipped with one line naming the variable and `make up`, or
-// fails with that line when INFRA_REQUIRED=1.
+// fails with that line when INFRA_REQUIRED=1. Under go test -short (make
+// test-unit) it always skips: unit tests need no stack.
 func Require(t testing.TB, s Service) string {
 	t.Helper()
+	return require(t, s, testing.Short())
+}
+
+func require(t testing.TB, s Service, short bool) string {
+	t.Helper()
 	ep := Endpoint(s)
+	if short {
+		t.Skip(fmt.Sprintf("needs %s (a stack service); skipped under -short", s))
+		return ep
+	}
 	if err := Reachable(t.Context(), s, ep); err != nil {
 		msg := fmt.Sprintf("%s=%s unreachable — run make up (%v)", s, Redact(ep), err)
 		if os.Getenv(RequiredEnv) == "1" {

@@ -42,7 +42,7 @@ func TestRequire(t *testing.T) {
 		t.Setenv("REDIS_ADDR", addr)
 		t.Setenv(testkit.RequiredEnv, "")
 		r := &recorder{TB: t}
-		testkit.Require(r, testkit.Redis)
+		testkit.RequireMode(r, testkit.Redis, false)
 		want := "REDIS_ADDR=" + addr + " unreachable — run make up"
 		if !strings.HasPrefix(r.skipped, want) || r.failed != "" {
 			t.Fatalf("skipped=%q failed=%q, want skip starting %q", r.skipped, r.failed, want)
@@ -56,12 +56,21 @@ func TestRequire(t *testing.T) {
 		t.Setenv("AMQP_URL", "amqp://guest:secret@"+addr+"/")
 		t.Setenv(testkit.RequiredEnv, "1")
 		r := &recorder{TB: t}
-		testkit.Require(r, testkit.RabbitMQ)
+		testkit.RequireMode(r, testkit.RabbitMQ, false)
 		if r.failed == "" || r.skipped != "" {
 			t.Fatalf("skipped=%q failed=%q, want a failure", r.skipped, r.failed)
 		}
 		if strings.Contains(r.failed, "secret") {
 			t.Fatalf("failure message leaks the password: %q", r.failed)
+		}
+	})
+
+	t.Run("skips_under_short_even_when_required", func(t *testing.T) {
+		t.Setenv(testkit.RequiredEnv, "1")
+		r := &recorder{TB: t}
+		testkit.RequireMode(r, testkit.Redis, true)
+		if r.skipped != "needs REDIS_ADDR (a stack service); skipped under -short" || r.failed != "" {
+			t.Fatalf("skipped=%q failed=%q", r.skipped, r.failed)
 		}
 	})
 
@@ -74,7 +83,7 @@ func TestRequire(t *testing.T) {
 		ep := "nats://" + ln.Addr().String()
 		t.Setenv("NATS_URL", ep)
 		r := &recorder{TB: t}
-		if got := testkit.Require(r, testkit.NATS); got != ep || r.skipped+r.failed != "" {
+		if got := testkit.RequireMode(r, testkit.NATS, false); got != ep || r.skipped+r.failed != "" {
 			t.Fatalf("Require = %q (skipped=%q failed=%q), want %q", got, r.skipped, r.failed, ep)
 		}
 	})
