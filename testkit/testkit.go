@@ -109,7 +109,7 @@ func require(t testing.TB, s Service, short bool) string {
 	t.Helper()
 	ep := Endpoint(s)
 	if short {
-		t.Skip(fmt.Sprintf("needs %s (a stack service); skipped under -short", s))
+		t.Skipf("needs %s (a stack service); skipped under -short", s)
 		return ep
 	}
 	if err := Reachable(t.Context(), s, ep); err != nil {
