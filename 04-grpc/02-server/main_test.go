@@ -395,7 +395,7 @@ func serve(t *testing.T, srv *grpc.Server, lis net.Listener) {
 	})
 }
 
-func dial(t *testing.T, target any) *grpc.ClientConn {
+func dial(t testing.TB, target any) *grpc.ClientConn {
 	t.Helper()
 	if lis, ok := target.(*bufconn.Listener); ok {
 		return dialBufconn(t, lis)
@@ -408,7 +408,7 @@ func dial(t *testing.T, target any) *grpc.ClientConn {
 	return conn
 }
 
-func dialBufconn(t *testing.T, lis *bufconn.Listener) *grpc.ClientConn {
+func dialBufconn(t testing.TB, lis *bufconn.Listener) *grpc.ClientConn {
 	t.Helper()
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),

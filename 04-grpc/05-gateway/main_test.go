@@ -156,7 +156,13 @@ func noEnv(string) string { return "" }
 // over real HTTP in front of it.
 func startGateway(t *testing.T) string {
 	t.Helper()
-	lis, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	base, _ := startGatewayTB(t)
+	return base
+}
+
+func startGatewayTB(t testing.TB) (base, grpcAddr string) {
+	t.Helper()
+	lis, err := new(net.ListenConfig).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +190,7 @@ func startGateway(t *testing.T) string {
 			t.Error(err)
 		}
 	})
-	return hs.URL
+	return hs.URL, lis.Addr().String()
 }
 
 func call(t *testing.T, method, url, body string) (int, string) {
