@@ -45,7 +45,11 @@ func eventually(t *testing.T, d time.Duration, cond func() error) {
 		if time.Now().After(deadline) {
 			t.Fatalf("not true after %s: %v", d, err)
 		}
-		time.Sleep(50 * time.Millisecond)
+		select {
+		case <-t.Context().Done():
+			t.Fatalf("test canceled while waiting: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }
 
