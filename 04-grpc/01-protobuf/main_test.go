@@ -31,7 +31,7 @@ func TestRun(t *testing.T) {
 		`updated_at: 2026-01-15T09:30:00Z, restock lead time: 24h0m0s`,
 		`unset category: CATEGORY_UNSPECIFIED, unknown category: 99`,
 		`read mask [name price_cents]: ok`,
-		`read mask [weight_grams]: proto: invalid path "weight_grams" for message "inventory.v1.Product"`,
+		`read mask [weight_grams]: rejected, not fields of inventory.v1.Product`,
 		`binary: 64 bytes, json: 188 bytes`,
 		`json: {"sku":"FOOD-007","name":"Coffee beans 1kg","priceCents":"2450",` +
 			`"category":"CATEGORY_FOOD","stock":40,"updatedAt":"2026-01-15T09:30:00Z",` +
