@@ -1,0 +1,167 @@
+// Command 02-custom-types maps PostgreSQL types onto Go types with pgx: an
+// enum and a composite (and its array) registered on every new connection,
+// an email type that validates itself, and JSONB into a struct.
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+const demoSchema = "types_demo"
+
+// schema holds the custom types; a service creates them in a migration.
+const schema = `
+CREATE TYPE order_status AS ENUM ('pending', 'paid', 'shipped');
+CREATE TYPE address AS (street text, city text, zip text);
+CREATE TABLE orders (
+    id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    email   text         NOT NULL,
+    status  order_status NOT NULL,
+    ship_to address      NOT NULL,
+    stops   address[]    NOT NULL,
+    meta    jsonb        NOT NULL
+);`
+
+// Order is one row of orders.
+type Order struct {
+	ID     int64
+	Email  Email
+	Status Status
+	ShipTo Address
+	Stops  []Address
+	Meta   Meta
+}
+
+// customTypes are loaded by name; "_address" is the array of address.
+var customTypes = []string{"order_status", "address", "_address"}
+
+func main() {
+	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
+	if err != nil {
+		return errors.New("parse DATABASE_URL: invalid URL") // the error may quote the password
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = demoSchema
+	if err := createSchema(ctx, cfg.ConnConfig); err != nil {
+		return err
+	}
+	defer dropSchema(context.WithoutCancel(ctx), cfg.ConnConfig)
+
+	// pgx knows built-in types only. AfterConnect looks the custom ones up
+	// (one round trip per new connection) and registers their codecs, so
+	// every connection of the pool can encode and scan them.
+	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		types, err := conn.LoadTypes(ctx, customTypes)
+		if err != nil {
+			return fmt.Errorf("load types: %w", err)
+		}
+		conn.TypeMap().RegisterTypes(types)
+		return nil
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("create pool: %w", err)
+	}
+	defer pool.Close()
+
+	order := Order{
+		Email:  "ada@example.com",
+		Status: StatusPaid,
+		ShipTo: Address{Street: "1 Main St", City: "Springfield", Zip: "12345"},
+		Stops:  []Address{{"2 Depot Rd", "Shelbyville", "23456"}, {"3 Hub Ave", "Capital City", "34567"}},
+		Meta:   Meta{Gift: true, Tags: []string{"express"}},
+	}
+	id, err := insertOrder(ctx, pool, order)
+	if err != nil {
+		return err
+	}
+	got, err := readOrder(ctx, pool, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "order %d: %s, %s\n", got.ID, got.Email, got.Status)
+	fmt.Fprintf(stdout, "  ship_to: %+v\n", got.ShipTo)
+	fmt.Fprintf(stdout, "  stops:   %+v\n", got.Stops)
+	fmt.Fprintf(stdout, "  meta:    %+v\n", got.Meta)
+
+	// Bad values fail before or at the INSERT; nothing is written.
+	bad := order
+	bad.Status = "lost"
+	_, err = insertOrder(ctx, pool, bad)
+	fmt.Fprintf(stdout, "status %q: %v\n", bad.Status, err)
+	bad = order
+	bad.Email = "ada at example.com"
+	_, err = insertOrder(ctx, pool, bad)
+	fmt.Fprintf(stdout, "email %q: %v\n", bad.Email, err)
+
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM orders").Scan(&n); err != nil {
+		return fmt.Errorf("count orders: %w", err)
+	}
+	fmt.Fprintf(stdout, "orders in the table: %d\n", n)
+	return nil
+}
+
+func insertOrder(ctx context.Context, pool *pgxpool.Pool, o Order) (int64, error) {
+	var id int64
+	err := pool.QueryRow(ctx, `INSERT INTO orders (email, status, ship_to, stops, meta)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		o.Email, o.Status, o.ShipTo, o.Stops, o.Meta).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("insert order: %w", err)
+	}
+	return id, nil
+}
+
+func readOrder(ctx context.Context, pool *pgxpool.Pool, id int64) (Order, error) {
+	rows, err := pool.Query(ctx,
+		"SELECT id, email, status, ship_to, stops, meta FROM orders WHERE id = $1", id)
+	if err != nil {
+		return Order{}, fmt.Errorf("read order %d: %w", id, err)
+	}
+	o, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Order])
+	if err != nil {
+		return Order{}, fmt.Errorf("read order %d: %w", id, err)
+	}
+	return o, nil
+}
+
+// createSchema replaces the demo schema, so every run starts empty.
+func createSchema(ctx context.Context, cfg *pgx.ConnConfig) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	reset := fmt.Sprintf("DROP SCHEMA IF EXISTS %[1]s CASCADE; CREATE SCHEMA %[1]s;", demoSchema)
+	if _, err := conn.Exec(ctx, reset+schema); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	return nil
+}
+
+func dropSchema(ctx context.Context, cfg *pgx.ConnConfig) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if conn, err := pgx.ConnectConfig(ctx, cfg); err == nil {
+		_, _ = conn.Exec(ctx, "DROP SCHEMA "+demoSchema+" CASCADE")
+		_ = conn.Close(ctx)
+	}
+}
