@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-course/part4-infrastructure/testkit"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/multitracer"
+	"github.com/jackc/pgx/v5/tracelog"
+)
+
+func TestRun_logs_every_operation_and_flags_the_slow_one(t *testing.T) {
+	testkit.Require(t, testkit.Postgres)
+	var out bytes.Buffer
+	if err := run(t.Context(), testkit.Getenv(t, nil), &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != wantOutput {
+		t.Errorf("output:\n%s\nwant:\n%s", got, wantOutput)
+	}
+	if strings.Contains(out.String(), "secret-hash") || strings.Contains(out.String(), "other-hash") {
+		t.Error("a bound argument reached the log")
+	}
+}
+
+// tracedConn connects with both tracers; the log goes to logs and every
+// event of the custom tracer to events.
+func tracedConn(t *testing.T, threshold time.Duration) (*pgx.Conn, *bytes.Buffer, *[]queryEvent) {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(testkit.Require(t, testkit.Postgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	var events []queryEvent
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cfg.Tracer = multitracer.New(
+		&tracelog.TraceLog{
+			Logger:   slogLogger(log),
+			LogLevel: tracelog.LogLevelInfo,
+			// tracelog's default key "time" would clash with the log record's own time.
+			Config: &tracelog.TraceLogConfig{TimeKey: "duration"},
+		},
+		&slowTracer{threshold: threshold, log: log, observe: func(ev queryEvent) { events = append(events, ev) }},
+	)
+	conn, err := pgx.ConnectConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(t.Context()) })
+	return conn, &logs, &events
+}
+
+func TestSlowTracer_sees_each_operation_with_a_duration(t *testing.T) {
+	t.Parallel()
+	conn, _, events := tracedConn(t, 100*time.Millisecond)
+	ctx := t.Context()
+	if _, err := conn.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	batch := &pgx.Batch{}
+	batch.Queue("SELECT 2")
+	batch.Queue("SELECT 3")
+	if err := conn.SendBatch(ctx, batch).Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "CREATE TEMP TABLE t (n int)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.CopyFrom(ctx, pgx.Identifier{"t"}, []string{"n"}, pgx.CopyFromRows([][]any{{1}})); err != nil {
+		t.Fatal(err)
+	}
+	// pg_sleep(0.15) takes at least 150ms: over the 100ms threshold.
+	if _, err := conn.Exec(ctx, "SELECT pg_sleep(0.15)"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"SELECT 1", "batch of 2 queries", "CREATE TEMP TABLE t (n int)", `COPY "t"`, "SELECT pg_sleep(0.15)"}
+	if len(*events) != len(want) {
+		t.Fatalf("events = %+v, want %d", *events, len(want))
+	}
+	for i, ev := range *events {
+		if ev.SQL != want[i] || ev.Duration <= 0 || ev.Slow != (ev.Duration >= 100*time.Millisecond) {
+			t.Errorf("event %d = %+v, want SQL %q with a duration", i, ev, want[i])
+		}
+	}
+	if last := (*events)[len(want)-1]; !last.Slow {
+		t.Errorf("pg_sleep(0.15) not flagged slow: %+v", last)
+	}
+}
+
+func TestTracers_log_sql_but_never_arguments(t *testing.T) {
+	t.Parallel()
+	conn, logs, _ := tracedConn(t, time.Nanosecond) // every query is "slow"
+	const secret = "hunter2-token"
+	var got string
+	if err := conn.QueryRow(t.Context(), "SELECT $1::text", secret).Scan(&got); err != nil || got != secret {
+		t.Fatal(err)
+	}
+	// A failing query is logged at ERROR; the server's message would quote
+	// the argument, so only the SQLSTATE is logged.
+	_, _ = conn.Exec(t.Context(), "SELECT $1::int", secret)
+	text := logs.String()
+	for _, want := range []string{`level=INFO msg="pgx Query"`, `level=WARN msg="slow query"`,
+		`level=ERROR msg="pgx Query"`, `err="SQLSTATE 22P02"`, `sql="SELECT $1::text"`} {
+		if !strings.Contains(text, want) {
+			t.Errorf("log lacks %s:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, secret) {
+		t.Errorf("argument in the log:\n%s", text)
+	}
+}
+
+const wantOutput = `level=INFO msg="pgx Connect" database=app
+level=INFO msg="pgx Query" commandTag="CREATE TABLE" sql="CREATE TEMP TABLE accounts (name text, password_hash text)"
+level=INFO msg="pgx Prepare" alreadyPrepared=false name=stmtcache_157d124763f492d0dfbf75d6a25943e7652b9be1a65347a1 sql="INSERT INTO accounts VALUES ($1, $2)"
+level=INFO msg="pgx Query" commandTag="INSERT 0 1" sql="INSERT INTO accounts VALUES ($1, $2)"
+level=INFO msg="pgx Prepare" alreadyPrepared=false name=stmtcache_22f68ac060669e09f9fc6dfddbd35dee66a05141af1493df sql="select \"name\", \"password_hash\" from \"accounts\""
+level=INFO msg="pgx CopyFrom" columnNames="[name password_hash]" err=<nil> rowCount=1 tableName=[accounts]
+level=INFO msg="pgx BatchQuery" commandTag="SELECT 1" sql="SELECT count(*) FROM accounts"
+level=INFO msg="pgx BatchQuery" commandTag="SELECT 1" sql="SELECT 1"
+level=INFO msg="pgx BatchClose"
+level=INFO msg="pgx Query" commandTag="SELECT 1" sql="SELECT pg_sleep(0.2)"
+level=WARN msg="slow query" sql="SELECT pg_sleep(0.2)" threshold=100ms
+traced 5 operations, 1 slow (threshold 100ms)
+`
