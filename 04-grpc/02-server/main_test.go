@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"net"
 	"regexp"
 	"slices"
@@ -509,4 +511,82 @@ func TestReadMaskSelectsFields(t *testing.T) {
 	if !proto.Equal(res.GetProduct(), want) {
 		t.Errorf("masked product = %v, want %v", res.GetProduct(), want)
 	}
+}
+
+func TestWatchSendsProductOnceCreated(t *testing.T) {
+	t.Parallel()
+	c := inventoryv1.NewInventoryServiceClient(dial(t, startBufconn(t)))
+	watch, err := c.WatchStock(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := watch.Send(&inventoryv1.WatchStockRequest{Sku: "TEA-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateProduct(t.Context(), &inventoryv1.CreateProductRequest{Product: &inventoryv1.Product{
+		Sku: "TEA-1", Name: "tea", PriceCents: 1, Category: inventoryv1.Category_CATEGORY_FOOD, Stock: 7,
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if m := recvWatch(t, watch); m.GetSku() != "TEA-1" || m.GetStock() != 7 {
+		t.Errorf("first message = %v, want TEA-1 at 7", m)
+	}
+}
+
+func TestStreamLimits(t *testing.T) {
+	t.Parallel()
+	c := inventoryv1.NewInventoryServiceClient(dial(t, startBufconn(t)))
+
+	t.Run("watch_rejects_too_many_skus", func(t *testing.T) {
+		watch, err := c.WatchStock(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 101 {
+			if err := watch.Send(&inventoryv1.WatchStockRequest{Sku: fmt.Sprintf("NONE-%d", i)}); err != nil {
+				break
+			}
+		}
+		if _, err := watch.Recv(); status.Code(err) != codes.ResourceExhausted {
+			t.Errorf("101 subscriptions: %v, want ResourceExhausted", err)
+		}
+	})
+	t.Run("import_rejects_too_many_lines", func(t *testing.T) {
+		imp, err := c.ImportStock(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 10_001 {
+			if err := imp.Send(&inventoryv1.ImportStockRequest{Sku: "FOOD-007", Quantity: 1}); err != nil {
+				break
+			}
+		}
+		if _, err := imp.CloseAndRecv(); status.Code(err) != codes.InvalidArgument {
+			t.Errorf("10001 lines: %v, want InvalidArgument", err)
+		}
+		if got := stockOf(t, c, "FOOD-007"); got != 40 {
+			t.Errorf("FOOD-007 stock = %d after a rejected import, want 40", got)
+		}
+	})
+	t.Run("import_rejects_stock_overflow", func(t *testing.T) {
+		if _, err := c.CreateProduct(t.Context(), &inventoryv1.CreateProductRequest{Product: &inventoryv1.Product{
+			Sku: "FULL-1", Name: "full", PriceCents: 1, Category: inventoryv1.Category_CATEGORY_BOOKS,
+			Stock: math.MaxInt32 - 10,
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		imp, err := c.ImportStock(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := imp.Send(&inventoryv1.ImportStockRequest{Sku: "FULL-1", Quantity: 11}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := imp.CloseAndRecv(); status.Code(err) != codes.OutOfRange {
+			t.Errorf("overflowing import: %v, want OutOfRange", err)
+		}
+		if got := stockOf(t, c, "FULL-1"); got != math.MaxInt32-10 {
+			t.Errorf("FULL-1 stock changed to %d", got)
+		}
+	})
 }

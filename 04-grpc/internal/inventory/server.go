@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"maps"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -164,15 +165,22 @@ func (s *Server) ImportStock(stream grpc.ClientStreamingServer[inventoryv1.Impor
 		if err := Validate(line); err != nil {
 			return status.Errorf(codes.InvalidArgument, "line %d: %s", lines+1, status.Convert(err).Message())
 		}
+		if lines == MaxImportLines {
+			return status.Errorf(codes.InvalidArgument, "more than %d lines: split the import", MaxImportLines)
+		}
 		lines++
 		total += line.GetQuantity()
 		add[line.GetSku()] += line.GetQuantity()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for sku := range add {
-		if _, ok := s.products[sku]; !ok {
+	for sku, q := range add {
+		p, ok := s.products[sku]
+		if !ok {
 			return status.Errorf(codes.NotFound, "product %s not found: nothing imported", sku)
+		}
+		if int64(p.GetStock())+int64(q) > math.MaxInt32 {
+			return status.Errorf(codes.OutOfRange, "stock of %s would exceed %d: nothing imported", sku, math.MaxInt32)
 		}
 	}
 	for sku, q := range add {
@@ -193,9 +201,9 @@ func (s *Server) WatchStock(stream grpc.BidiStreamingServer[inventoryv1.WatchSto
 	recvErr := make(chan error, 1)
 	recvDone := make(chan struct{})
 	// Recv blocks, so it runs in its own goroutine. It ends when the client
-	// closes its side or the stream's context ends (cancel, deadline, lost
-	// connection); the handler returns only after it has ended, except when
-	// Send fails, which also means the stream is gone.
+	// closes its side or the stream's context ends: on cancel, deadline or
+	// lost connection, and at the latest when this handler returns, because
+	// grpc then cancels the stream's context.
 	go func() {
 		defer close(recvDone)
 		for {
@@ -216,19 +224,19 @@ func (s *Server) WatchStock(stream grpc.BidiStreamingServer[inventoryv1.WatchSto
 		}
 	}()
 
-	sent := map[string]int32{} // last level sent per subscribed SKU
+	// sent holds the last level sent per subscribed SKU; notSent marks a
+	// subscription whose product does not exist yet (it is sent once created).
+	const notSent = math.MinInt32
+	sent := map[string]int32{}
 	for {
 		s.mu.Lock()
 		changed := s.changed
 		var out []*inventoryv1.WatchStockResponse
 		for _, sku := range slices.Sorted(maps.Keys(sent)) {
-			level := int32(-1)
-			if p, ok := s.products[sku]; ok {
-				level = p.GetStock()
-			}
-			if level != sent[sku] {
-				sent[sku] = level
-				out = append(out, &inventoryv1.WatchStockResponse{Sku: sku, Stock: level})
+			p, ok := s.products[sku]
+			if ok && p.GetStock() != sent[sku] {
+				sent[sku] = p.GetStock()
+				out = append(out, &inventoryv1.WatchStockResponse{Sku: sku, Stock: p.GetStock()})
 			}
 		}
 		s.mu.Unlock()
@@ -240,7 +248,10 @@ func (s *Server) WatchStock(stream grpc.BidiStreamingServer[inventoryv1.WatchSto
 		select {
 		case sku := <-subs:
 			if _, ok := sent[sku]; !ok {
-				sent[sku] = -2 // differs from any level: sent on the next pass
+				if len(sent) == MaxWatch {
+					return status.Errorf(codes.ResourceExhausted, "at most %d SKUs per watch stream", MaxWatch)
+				}
+				sent[sku] = notSent
 			}
 		case <-changed:
 		case err := <-recvErr:

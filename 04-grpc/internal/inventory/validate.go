@@ -19,8 +19,12 @@ import (
 const (
 	MaxLimit    = 1000
 	MaxQuantity = 100_000
-	maxName     = 200
-	maxDesc     = 1000
+	// MaxImportLines keeps one import's total within int32.
+	MaxImportLines = 10_000
+	// MaxWatch bounds the subscriptions (and the memory) of one stream.
+	MaxWatch = 100
+	maxName  = 200
+	maxDesc  = 1000
 )
 
 var skuPattern = regexp.MustCompile(`^[A-Z0-9][A-Z0-9-]{2,31}$`)

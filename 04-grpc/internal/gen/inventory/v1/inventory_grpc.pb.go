@@ -44,10 +44,12 @@ type InventoryServiceClient interface {
 	// in SKU order.
 	ListProducts(ctx context.Context, in *ListProductsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ListProductsResponse], error)
 	// ImportStock receives delivery lines and answers once with the totals
-	// (client streaming). Nothing is applied unless every line is valid.
+	// (client streaming). Nothing is applied unless every line is valid;
+	// at most 10000 lines per call.
 	ImportStock(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[ImportStockRequest, ImportStockResponse], error)
 	// WatchStock sends the stock level of every SKU the client subscribes to,
-	// now and on every change (bidirectional streaming).
+	// now and on every change (bidirectional streaming). A SKU that does not
+	// exist yet is sent once it is created; at most 100 SKUs per stream.
 	WatchStock(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchStockRequest, WatchStockResponse], error)
 }
 
@@ -138,10 +140,12 @@ type InventoryServiceServer interface {
 	// in SKU order.
 	ListProducts(*ListProductsRequest, grpc.ServerStreamingServer[ListProductsResponse]) error
 	// ImportStock receives delivery lines and answers once with the totals
-	// (client streaming). Nothing is applied unless every line is valid.
+	// (client streaming). Nothing is applied unless every line is valid;
+	// at most 10000 lines per call.
 	ImportStock(grpc.ClientStreamingServer[ImportStockRequest, ImportStockResponse]) error
 	// WatchStock sends the stock level of every SKU the client subscribes to,
-	// now and on every change (bidirectional streaming).
+	// now and on every change (bidirectional streaming). A SKU that does not
+	// exist yet is sent once it is created; at most 100 SKUs per stream.
 	WatchStock(grpc.BidiStreamingServer[WatchStockRequest, WatchStockResponse]) error
 	mustEmbedUnimplementedInventoryServiceServer()
 }
