@@ -64,7 +64,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	inventoryv1.RegisterInventoryServiceServer(srv, inventory.NewServer(time.Now, inventory.Catalog(at)...))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
-	mode := map[bool]string{false: "TLS", true: "mutual TLS"}[*mutual]
+	mode := "TLS"
+	if *mutual {
+		mode = "mutual TLS"
+	}
 	fmt.Fprintf(stdout, "serving inventory.v1.InventoryService over %s on %s\n", mode, lis.Addr())
 
 	if *demo {
