@@ -41,9 +41,6 @@ type Order struct {
 	Meta   Meta
 }
 
-// customTypes are loaded by name; "_address" is the array of address.
-var customTypes = []string{"order_status", "address", "_address"}
-
 func main() {
 	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -56,7 +53,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer cancel()
 	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		return errors.New("parse DATABASE_URL: invalid URL") // the error may quote the password
+		// pgconn masks the password in the message; the error value keeps the raw URL.
+		return errors.New("parse DATABASE_URL: " + err.Error())
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = demoSchema
 	if err := createSchema(ctx, cfg.ConnConfig); err != nil {
@@ -64,17 +62,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	defer dropSchema(context.WithoutCancel(ctx), cfg.ConnConfig)
 
-	// pgx knows built-in types only. AfterConnect looks the custom ones up
-	// (one round trip per new connection) and registers their codecs, so
-	// every connection of the pool can encode and scan them.
-	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-		types, err := conn.LoadTypes(ctx, customTypes)
-		if err != nil {
-			return fmt.Errorf("load types: %w", err)
-		}
-		conn.TypeMap().RegisterTypes(types)
-		return nil
-	}
+	// pgx knows built-in types only: every new connection of the pool
+	// registers the custom ones before its first query.
+	cfg.AfterConnect = registerTypes
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("create pool: %w", err)
@@ -116,6 +106,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("count orders: %w", err)
 	}
 	fmt.Fprintf(stdout, "orders in the table: %d\n", n)
+	return nil
+}
+
+// registerTypes looks the custom types up by name (one round trip) and
+// registers their codecs on conn. "_address" is the array of address.
+func registerTypes(ctx context.Context, conn *pgx.Conn) error {
+	types, err := conn.LoadTypes(ctx, []string{"order_status", "address", "_address"})
+	if err != nil {
+		return fmt.Errorf("load types: %w", err)
+	}
+	conn.TypeMap().RegisterTypes(types)
 	return nil
 }
 

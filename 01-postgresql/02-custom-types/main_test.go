@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
 	"github.com/go-course/part4-infrastructure/testkit"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -48,14 +46,7 @@ func typedPool(t *testing.T) *pgxpool.Pool {
 	if err := createSchema(t.Context(), cfg.ConnConfig); err != nil {
 		t.Fatal(err)
 	}
-	cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-		types, err := conn.LoadTypes(ctx, customTypes)
-		if err != nil {
-			return err
-		}
-		conn.TypeMap().RegisterTypes(types)
-		return nil
-	}
+	cfg.AfterConnect = registerTypes
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -152,4 +143,14 @@ func ExampleParseEmail() {
 	// "ada@example.com" <nil>
 	// "" invalid email "ada@"
 	// "" invalid email "Ada <ada@example.com>"
+}
+
+func TestRun_rejects_malformed_url_without_leaking_the_password(t *testing.T) {
+	t.Parallel()
+	getenv := testkit.Getenv(t, map[string]string{"DATABASE_URL": "postgres://app:s3cret@localhost:54x2/app"})
+	err := run(t.Context(), getenv, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "parse DATABASE_URL: ") ||
+		!strings.Contains(err.Error(), "invalid port") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("err = %v", err)
+	}
 }

@@ -43,7 +43,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	cfg, err := pgx.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		return errors.New("parse DATABASE_URL: invalid URL") // the error may quote the password
+		// pgconn masks the password in the message; the error value keeps the raw URL.
+		return errors.New("parse DATABASE_URL: " + err.Error())
 	}
 	var events []queryEvent
 	slow := &slowTracer{

@@ -128,3 +128,13 @@ level=INFO msg="pgx Query" commandTag="SELECT 1" sql="SELECT pg_sleep(0.2)"
 level=WARN msg="slow query" sql="SELECT pg_sleep(0.2)" threshold=100ms
 traced 5 operations, 1 slow (threshold 100ms)
 `
+
+func TestRun_rejects_malformed_url_without_leaking_the_password(t *testing.T) {
+	t.Parallel()
+	getenv := testkit.Getenv(t, map[string]string{"DATABASE_URL": "postgres://app:s3cret@localhost:54x2/app"})
+	err := run(t.Context(), getenv, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "parse DATABASE_URL: ") ||
+		!strings.Contains(err.Error(), "invalid port") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-course/part4-infrastructure/01-postgresql/internal/catalog"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -50,6 +51,7 @@ func seed(ctx context.Context, q *catalog.Queries) error {
 	}
 	// :copyfrom streams rows with COPY: the fastest way to load many.
 	var sales []catalog.CopySalesParams
+	firstDay := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for day := range 3 {
 		for i, id := range ids {
 			qty := int32(1 + (i+day)%3)

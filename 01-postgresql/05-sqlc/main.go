@@ -29,9 +29,6 @@ var schemaSQL string
 
 const demoSchema = "sqlc_demo"
 
-// firstDay is the first day of the demo sales.
-var firstDay = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-
 func main() {
 	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -44,7 +41,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer cancel()
 	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		return errors.New("parse DATABASE_URL: invalid URL") // the error may quote the password
+		// pgconn masks the password in the message; the error value keeps the raw URL.
+		return errors.New("parse DATABASE_URL: " + err.Error())
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = demoSchema
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
