@@ -1,0 +1,340 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"ariga.io/atlas/sql/schema"
+	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
+	"github.com/go-course/part4-infrastructure/testkit"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	getenv := testkit.Getenv(t, map[string]string{"DATABASE_URL": db.URL})
+
+	var out bytes.Buffer
+	if err := run(t.Context(), nil, getenv, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	want := `migrate: 001_create_profiles.sql
+seed: 1000 profiles written by the old version
+migrate: 002_expand_display_name.sql
+backfill: 1000 rows in 4 batches of 250
+migrate: 003_display_name_check_not_valid.sql
+migrate: 004_validate_and_set_not_null.sql
+migrate: 005_index_concurrently.sql
+atlas: 1 change(s) to reach schema.hcl
+atlas:   ALTER TABLE "public"."profiles" DROP COLUMN "name"
+lint: DS103 drops column "name" of table "profiles"
+contract: refused (destructive); run with -contract once no deployed version reads "name"
+`
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if got := query(t, db.URL, `SELECT (SELECT version FROM profiles_schema_version) || ' ' ||
+		count(*) || ' ' || count(*) FILTER (WHERE display_name = name) FROM profiles`); got != "5 1000 1000" {
+		t.Errorf("version, rows, backfilled = %s, want 5 1000 1000", got)
+	}
+	if got := query(t, db.URL, `SELECT indisvalid::text FROM pg_index
+		WHERE indexrelid = 'profiles_display_name_idx'::regclass`); got != "true" {
+		t.Errorf("index valid = %s", got)
+	}
+
+	out.Reset()
+	if err := run(t.Context(), []string{"-contract"}, getenv, &out); err != nil {
+		t.Fatalf("run -contract: %v\n%s", err, out.String())
+	}
+	want = `atlas: 1 change(s) to reach schema.hcl
+atlas:   ALTER TABLE "public"."profiles" DROP COLUMN "name"
+lint: DS103 drops column "name" of table "profiles"
+migrate: 006_contract_drop_name.sql
+atlas: 0 change(s) to reach schema.hcl
+`
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	}
+	if got := query(t, db.URL, `SELECT string_agg(column_name, ',' ORDER BY ordinal_position)
+		FROM information_schema.columns WHERE table_name = 'profiles'`); got != "id,display_name" {
+		t.Errorf("columns = %s", got)
+	}
+	if got := query(t, db.URL, "SELECT count(*) FROM profiles WHERE display_name LIKE 'user %'"); got != "1000" {
+		t.Errorf("rows kept = %s, want 1000", got)
+	}
+}
+
+func TestRun_RejectsBadFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"-lock-timeout=0s"}, {"-lock-timeout=soon"}, {"-nope"}} {
+		var out bytes.Buffer
+		if err := run(t.Context(), args, testkit.Getenv(t, nil), &out); err == nil {
+			t.Errorf("run %v: no error", args)
+		}
+	}
+}
+
+func query(t *testing.T, dsn, sql string) string {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var s string
+	if err := conn.QueryRow(t.Context(), sql).Scan(&s); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return s
+}
+
+// app is one deployed version of the application, writing and reading
+// profiles in a loop until stopped.
+type app struct {
+	ops, errs atomic.Int64
+	mu        sync.Mutex
+	firstErr  error
+	stop      func()
+}
+
+func startApp(t *testing.T, dsn string, op func(ctx context.Context, pool *pgxpool.Pool, i int64) error) *app {
+	t.Helper()
+	pool, err := pgxpool.New(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	a := &app{}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := int64(0); ctx.Err() == nil; i++ {
+			err := op(ctx, pool, i)
+			switch {
+			case err == nil:
+				a.ops.Add(1)
+			case ctx.Err() == nil:
+				a.errs.Add(1)
+				a.mu.Lock()
+				a.firstErr = cmpErr(a.firstErr, err)
+				a.mu.Unlock()
+			}
+		}
+	})
+	var once sync.Once
+	a.stop = func() { once.Do(func() { cancel(); wg.Wait(); pool.Close() }) }
+	t.Cleanup(a.stop)
+	return a
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// progress waits until every app has done n more operations.
+func progress(t *testing.T, n int64, apps ...*app) {
+	t.Helper()
+	start := make([]int64, len(apps))
+	for i, a := range apps {
+		start[i] = a.ops.Load()
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for i, a := range apps {
+		for a.ops.Load() < start[i]+n {
+			if time.Now().After(deadline) {
+				t.Fatalf("app %d stalled at %d ops (errors %d)", i, a.ops.Load(), a.errs.Load())
+			}
+			select {
+			case <-time.After(5 * time.Millisecond): // paces the polling only
+			case <-t.Context().Done():
+			}
+		}
+	}
+}
+
+// oldOp is the old version: it knows name only.
+func oldOp(ctx context.Context, pool *pgxpool.Pool, i int64) error {
+	want := fmt.Sprintf("old %d", i)
+	var id int64
+	if err := pool.QueryRow(ctx, "INSERT INTO profiles (name) VALUES ($1) RETURNING id", want).Scan(&id); err != nil {
+		return fmt.Errorf("old insert: %w", err)
+	}
+	var got string
+	if err := pool.QueryRow(ctx, "SELECT name FROM profiles WHERE id = $1", id).Scan(&got); err != nil {
+		return fmt.Errorf("old read: %w", err)
+	}
+	if got != want {
+		return fmt.Errorf("old read %q, want %q", got, want)
+	}
+	return nil
+}
+
+// newOp is the new version: it writes and reads display_name only; the
+// trigger fills name for the old version until the contract step.
+func newOp(ctx context.Context, pool *pgxpool.Pool, i int64) error {
+	want := fmt.Sprintf("new %d", i)
+	var id int64
+	if err := pool.QueryRow(ctx, "INSERT INTO profiles (display_name) VALUES ($1) RETURNING id", want).Scan(&id); err != nil {
+		return fmt.Errorf("new insert: %w", err)
+	}
+	var got string
+	if err := pool.QueryRow(ctx, "SELECT display_name FROM profiles WHERE id = $1", id).Scan(&got); err != nil {
+		return fmt.Errorf("new read: %w", err)
+	}
+	if got != want {
+		return fmt.Errorf("new read %q, want %q", got, want)
+	}
+	return nil
+}
+
+// Both versions run through every step and see no error.
+func TestExpandContractUnderTraffic(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	conn, err := connect(ctx, db.URL, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	m, err := newMigrator(ctx, conn, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(v int32) {
+		t.Helper()
+		if err := m.To(ctx, v); err != nil {
+			t.Fatalf("migrate to %d: %v", v, err)
+		}
+	}
+
+	step(1)
+	if err := seed(ctx, conn, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	old := startApp(t, db.URL, oldOp)
+	progress(t, 20, old)
+	step(2)
+	progress(t, 20, old)
+	if _, _, err := backfill(ctx, conn, 100); err != nil {
+		t.Fatal(err)
+	}
+	cur := startApp(t, db.URL, newOp)
+	progress(t, 20, old, cur)
+	for _, v := range []int32{3, 4, 5} {
+		step(v)
+		progress(t, 20, old, cur)
+	}
+	old.stop() // the last instance of the old version is gone
+	step(6)
+	progress(t, 20, cur)
+	cur.stop()
+
+	for name, a := range map[string]*app{"old": old, "new": cur} {
+		if a.errs.Load() != 0 {
+			t.Errorf("%s version: %d errors, first: %v", name, a.errs.Load(), a.firstErr)
+		}
+	}
+	if got := query(t, db.URL, "SELECT count(*) FILTER (WHERE display_name IS NULL) || ' ' || count(*) FROM profiles"); !strings.HasPrefix(got, "0 ") {
+		t.Errorf("NULL display names, rows: %s", got)
+	}
+}
+
+// A migration queued behind a long transaction gives up at lock_timeout
+// (after its retries) instead of blocking the table, and runs once the
+// transaction ends.
+func TestLockTimeoutFailsFast(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	conn, err := connect(ctx, db.URL, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	m, err := newMigrator(ctx, conn, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.attempts, m.pause = 2, 10*time.Millisecond
+	if err := m.To(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	// A long transaction: it read profiles, so it holds ACCESS SHARE until it ends.
+	long, err := pgx.Connect(ctx, db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Close(context.WithoutCancel(ctx))
+	tx, err := long.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT count(*) FROM profiles"); err != nil {
+		t.Fatal(err)
+	}
+
+	err = m.To(ctx, 2)
+	if !errors.Is(err, errLockTimeout) || !strings.Contains(err.Error(), "55P03") {
+		t.Fatalf("migrate under a long transaction: %v, want lock_timeout (55P03)", err)
+	}
+	if v, err := m.Version(ctx); err != nil || v != 1 {
+		t.Errorf("version = %d (%v), want 1: the failed step rolled back", v, err)
+	}
+	// Traffic was not left queued behind the ALTER TABLE.
+	if got := query(t, db.URL, "SELECT count(*) FROM profiles"); got != "0" {
+		t.Errorf("count = %s", got)
+	}
+
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.To(ctx, 2); err != nil {
+		t.Fatalf("migrate after the transaction ended: %v", err)
+	}
+}
+
+func TestLint(t *testing.T) {
+	t.Parallel()
+	users := schema.NewTable("users")
+	col := func(name string, null bool) *schema.Column {
+		return &schema.Column{Name: name, Type: &schema.ColumnType{Null: null}}
+	}
+	changes := []schema.Change{
+		&schema.DropTable{T: schema.NewTable("audit")},
+		&schema.ModifyTable{T: users, Changes: []schema.Change{
+			&schema.DropColumn{C: col("name", false)},
+			&schema.RenameColumn{From: col("mail", true), To: col("email", true)},
+			&schema.ModifyColumn{From: col("email", true), To: col("email", false), Change: schema.ChangeNull},
+			&schema.AddIndex{I: &schema.Index{Name: "users_email_idx"}},
+			&schema.AddColumn{C: col("bio", true)}, // safe: not flagged
+		}},
+	}
+	var got []string
+	for _, f := range lint(changes) {
+		got = append(got, f.String())
+	}
+	want := []string{
+		`DS102 drops table "audit"`,
+		`DS103 drops column "name" of table "users"`,
+		`BC102 renames column "mail" to "email"`,
+		`MF104 sets "email" NOT NULL: fails on NULL rows`,
+		`PG101 creates index "users_email_idx" without CONCURRENTLY`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("lint:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
