@@ -172,4 +172,3 @@ func backfill(ctx context.Context, conn *pgx.Conn, batch int) (rows int64, batch
 
 // errLockTimeout is how a migration reports giving up on its lock.
 var errLockTimeout = errors.New("lock_timeout")
-

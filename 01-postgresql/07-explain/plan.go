@@ -13,8 +13,8 @@ import (
 type Explain struct {
 	Plan          Plan    `json:"Plan"`
 	QueryID       int64   `json:"Query Identifier"` // the queryid of pg_stat_statements
-	PlanningTime  float64 `json:"Planning Time"`  // ms
-	ExecutionTime float64 `json:"Execution Time"` // ms
+	PlanningTime  float64 `json:"Planning Time"`    // ms
+	ExecutionTime float64 `json:"Execution Time"`   // ms
 }
 
 // Plan is one node of the plan tree; Plans are its children.

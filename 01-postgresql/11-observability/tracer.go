@@ -53,8 +53,9 @@ type queryStart struct {
 
 func (t *queryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
 	op := operation(data.SQL)
-	attrs := append(t.attrs[:len(t.attrs):len(t.attrs)],
-		semconv.DBOperationName(op),
+	attrs := make([]attribute.KeyValue, 0, len(t.attrs)+2)
+	attrs = append(attrs, t.attrs...)
+	attrs = append(attrs, semconv.DBOperationName(op),
 		// The text with $1 placeholders: arguments (user data) stay out of traces.
 		semconv.DBQueryText(data.SQL))
 	ctx, _ = t.tracer.Start(ctx, op, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
