@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tidy.sh — go mod tidy in every module (and the tools module), then sync
-# the workspace.
+# No go work sync: it would push workspace-wide versions into every go.mod.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source stack/scripts/lib.sh
@@ -9,4 +9,3 @@ while read -r m; do
   (cd "$m" && GOWORK=off go mod tidy)
 done < <(go_modules)
 (cd stack/tools && GOWORK=off go mod tidy)
-go work sync
