@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# tidy.sh — go mod tidy in every module (and the tools module), then sync
-# No go work sync: it would push workspace-wide versions into every go.mod.
+# tidy.sh — go mod tidy in every module and in the tools module, each on its
+# own (GOWORK=off). No go work sync: it would push workspace-wide versions into every go.mod.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source stack/scripts/lib.sh
