@@ -16,7 +16,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -119,55 +118,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	fmt.Fprintf(stdout, "atlas: %d change(s) to reach schema.hcl\n", len(stmts))
 	return nil
-}
-
-// connect opens the migration connection. lock_timeout as a startup
-// parameter survives tern's RESET ALL between migrations: a DDL that would
-// queue behind a long transaction — and block every query queued behind it
-// — gives up instead.
-func connect(ctx context.Context, dsn string, lockTimeout time.Duration) (*pgx.Conn, error) {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
-	}
-	cfg.RuntimeParams["lock_timeout"] = fmt.Sprint(lockTimeout.Milliseconds())
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	return conn, nil
-}
-
-// seed stands for the rows the old application wrote before the change.
-func seed(ctx context.Context, conn *pgx.Conn, stdout io.Writer) error {
-	tag, err := conn.Exec(ctx, `INSERT INTO profiles (name)
-		SELECT 'user ' || i FROM generate_series(1, 1000) AS i
-		WHERE NOT EXISTS (SELECT FROM profiles)`)
-	if err != nil {
-		return fmt.Errorf("seed: %w", err)
-	}
-	fmt.Fprintf(stdout, "seed: %d profiles written by the old version\n", tag.RowsAffected())
-	return nil
-}
-
-// backfill copies name into display_name in small batches, each its own
-// short transaction: row locks are held for one batch only, and SKIP LOCKED
-// steps around rows the application is writing right now.
-func backfill(ctx context.Context, conn *pgx.Conn, batch int) (rows int64, batches int, err error) {
-	for {
-		tag, err := conn.Exec(ctx, `WITH b AS (
-				SELECT id FROM profiles WHERE display_name IS NULL
-				ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-			UPDATE profiles p SET display_name = p.name FROM b WHERE p.id = b.id`, batch)
-		if err != nil {
-			return rows, batches, fmt.Errorf("backfill: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			return rows, batches, nil
-		}
-		rows += tag.RowsAffected()
-		batches++
-	}
 }
 
 // errLockTimeout is how a migration reports giving up on its lock.

@@ -6,14 +6,11 @@ package main
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -79,52 +76,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	return tenantDemo(ctx, pool, stdout)
-}
-
-// readPassword takes the password from the file DATABASE_PASSWORD_FILE names
-// (how Docker and Kubernetes mount secrets), else from DATABASE_PASSWORD,
-// else leaves the one in DATABASE_URL. Errors name the source, never the value.
-func readPassword(getenv func(string) string) (Secret, string, error) {
-	file, env := getenv("DATABASE_PASSWORD_FILE"), getenv("DATABASE_PASSWORD")
-	switch {
-	case file != "" && env != "":
-		return "", "", errors.New("set DATABASE_PASSWORD_FILE or DATABASE_PASSWORD, not both")
-	case file != "":
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", "", fmt.Errorf("read DATABASE_PASSWORD_FILE: %w", err)
-		}
-		// Editors and `echo` leave a trailing newline; it is not part of the secret.
-		p := strings.TrimRight(string(b), "\r\n")
-		if p == "" {
-			return "", "", fmt.Errorf("DATABASE_PASSWORD_FILE %s is empty", file)
-		}
-		return Secret(p), "file", nil
-	case env != "":
-		return Secret(env), "env", nil
-	}
-	return "", "url", nil
-}
-
-// verifyFull is sslmode=verify-full spelled out: trust only the given CA,
-// check the host name, and drop the plain-text fallbacks that the default
-// sslmode=prefer adds.
-func verifyFull(cfg *pgxpool.Config, caFile string) error {
-	pem, err := os.ReadFile(caFile)
-	if err != nil {
-		return fmt.Errorf("read PG_CA_CERT: %w", err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return fmt.Errorf("PG_CA_CERT %s holds no PEM certificate", caFile)
-	}
-	cfg.ConnConfig.TLSConfig = &tls.Config{
-		RootCAs:    roots,
-		ServerName: cfg.ConnConfig.Host,
-		MinVersion: tls.VersionTLS12,
-	}
-	cfg.ConnConfig.Fallbacks = nil
-	return nil
 }
 
 // setupRLS creates the tenant table with RLS enabled and forced: without

@@ -5,24 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
-
-// Secret is a string that prints, logs and marshals as [REDACTED]; only
-// Reveal returns the value, at the one place that needs it.
-type Secret string
-
-const redacted = "[REDACTED]"
-
-func (Secret) String() string               { return redacted }
-func (Secret) GoString() string             { return redacted }
-func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
-func (s Secret) Reveal() string             { return string(s) }
 
 // tenantDemo writes invoices as two tenants, then reads as each tenant, as
 // nobody, and tries to write into another tenant's rows.
