@@ -37,6 +37,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	contract := fs.Bool("contract", false, "apply the destructive contract step (no deployed version reads name)")
 	lockTimeout := fs.Duration("lock-timeout", 2*time.Second, "lock_timeout of every migration statement")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -help printed the usage
+		}
 		return err
 	}
 	if *lockTimeout <= 0 {

@@ -74,6 +74,15 @@ atlas: 0 change(s) to reach schema.hcl
 	}
 }
 
+func TestRun_Help(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-help"}, testkit.Getenv(t, nil), &out); err != nil ||
+		!strings.Contains(out.String(), "-contract") {
+		t.Errorf("-help: err=%v output=%q", err, out.String())
+	}
+}
+
 func TestRun_RejectsBadFlags(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{{"-lock-timeout=0s"}, {"-lock-timeout=soon"}, {"-nope"}} {

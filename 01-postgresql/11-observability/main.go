@@ -36,6 +36,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet("11-observability", flag.ContinueOnError)
 	serve := fs.Bool("serve", false, "keep serving /metrics until Ctrl-C")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -help printed the usage
+		}
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
