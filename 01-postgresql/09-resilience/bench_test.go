@@ -39,3 +39,15 @@ func BenchmarkHappyPath(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkGuardOverhead: the guard around a call that does nothing — what
+// it adds to every database call, without the round trip's noise.
+func BenchmarkGuardOverhead(b *testing.B) {
+	g := NewGuard(defaultPolicy())
+	noop := func(context.Context) error { return nil }
+	for b.Loop() {
+		if _, err := g.Do(b.Context(), true, noop); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
