@@ -11,11 +11,14 @@ if [[ ${#pats[@]} -eq 0 ]]; then
   exit 0
 fi
 out="bench-${dir%%-*}.txt"
+tmp=$(mktemp "$out.XXXXXX") # two runs at once must not interleave in one file
+trap 'rm -f "$tmp"' EXIT
 export INFRA_REQUIRED=1
 {
   echo "# $(go version) · $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') · $(nproc) cores · $(date -u +%Y-%m-%d)"
   go test -run '^$' -bench "${BENCH:-.}" -benchmem -count="${COUNT:-6}" "${pats[@]}"
-} | tee "$out"
+} | tee "$tmp"
+mv "$tmp" "$out"
 echo
 echo "benchstat $out:"
 .stack/bin/benchstat "$out"

@@ -8,8 +8,14 @@ source stack/scripts/lib.sh
 export PATH="$PWD/.stack/bin:$PATH"
 mapfile -t mods < <(go_modules)
 mapfile -t pats < <(patterns_for "${mods[@]}")
-# go.work.sum is rewritten by any go command in the workspace: not code.
-status() { git status --porcelain -- . ':!go.work.sum'; }
+# The tree's state: which files differ and how (so a tree with unrelated
+# uncommitted edits can still be verified). go.work.sum is rewritten by any
+# go command in the workspace: it is not code.
+status() {
+  git status --porcelain -- . ':!go.work.sum'
+  git diff -- . ':!go.work.sum' | sha256sum
+  git ls-files -o --exclude-standard -z | xargs -0 -r sha256sum
+}
 if [[ ${1:-} == --verify ]]; then
   before=$(status)
 fi
@@ -20,7 +26,7 @@ else
 fi
 if [[ ${1:-} == --verify ]]; then
   after=$(status)
-  if [[ $before != "$after" ]] || ! git diff --quiet -- . ':!go.work.sum'; then
+  if [[ $before != "$after" ]]; then
     echo "generated files differ from the committed ones — run make generate and commit:" >&2
     git status --short -- . ':!go.work.sum' >&2
     git diff --stat -- . ':!go.work.sum' >&2

@@ -8,7 +8,8 @@ source stack/scripts/lib.sh
 root=$PWD
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export GOWORK=off GOFLAGS=-mod=mod
+# GOWORK=off and -mod=mod apply to the copies only: the repository's own
+# go.mod files must not be touched.
 
 n=0
 for s in "${SECTIONS[@]}"; do
@@ -33,6 +34,7 @@ for s in "${SECTIONS[@]}"; do
     (
       cd "$work/$s"
       rm -f go.mod go.sum
+      export GOWORK=off GOFLAGS=-mod=mod
       go mod init "$mod" >/dev/null 2>&1
       go mod tidy >/dev/null 2>"$work/tidy.log" || { echo "FAIL $ex: go mod tidy" >&2; cat "$work/tidy.log" >&2; exit 1; }
       go build -o /dev/null "./${ex#"$s"/}" || { echo "FAIL $ex: go build in a fresh module" >&2; exit 1; }
