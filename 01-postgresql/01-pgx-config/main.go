@@ -52,7 +52,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	// Read every setting back from the server: a runtime parameter the
 	// server ignored or a proxy dropped shows up here, not in production.
-	for _, name := range []string{"application_name", "statement_timeout", "lock_timeout", "search_path"} {
+	settings := []string{"application_name", "statement_timeout", "lock_timeout", "search_path"}
+	for _, name := range settings {
 		var value string
 		if err := pool.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&value); err != nil {
 			return fmt.Errorf("show %s: %w", name, err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-course/part4-infrastructure/testkit"
+	"github.com/go-course/part4-infrastructure/testkit/certs"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -186,6 +187,44 @@ func TestRun_rejects_missing_or_invalid_CA(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A server certificate from another CA must end the connection attempt;
+// with the fallbacks removed there is no retry without TLS either.
+func TestRun_rejects_server_signed_by_another_CA(t *testing.T) {
+	t.Parallel()
+	requireStack(t)
+	other, err := certs.New(certs.DefaultHosts(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caPath := t.TempDir() + "/other-ca.crt"
+	writeFile(t, caPath, string(other.CACert))
+	var out bytes.Buffer
+	err = run(t.Context(), testkit.Getenv(t, map[string]string{"PG_CA_CERT": caPath}), &out)
+	const want = "certificate signed by unknown authority"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if out.Len() != 0 {
+		t.Errorf("printed %q over an unverified connection", out.String())
+	}
+}
+
+// AfterConnect refuses the replica, which reports in_hot_standby=on.
+func TestRun_refuses_a_hot_standby(t *testing.T) {
+	t.Parallel()
+	requireStack(t)
+	replica := testkit.Require(t, testkit.Replica)
+	var out bytes.Buffer
+	err := run(t.Context(), testkit.Getenv(t, map[string]string{"DATABASE_URL": replica}), &out)
+	const want = "connected to a hot standby, want the primary"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+	if out.Len() != 0 {
+		t.Errorf("printed %q from the standby", out.String())
 	}
 }
 
