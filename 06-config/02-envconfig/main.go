@@ -30,9 +30,12 @@ func run(args []string, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	fs.Usage = func() {
 		tw := tabwriter.NewWriter(stdout, 1, 0, 2, ' ', 0)
-		if err := envconfig.Usagef("app", &Config{}, tw, envconfig.DefaultTableFormat); err == nil {
-			tw.Flush()
+		// Usage cannot return an error; print it rather than a silent blank help.
+		if err := envconfig.Usagef("app", &Config{}, tw, envconfig.DefaultTableFormat); err != nil {
+			fmt.Fprintln(stdout, "usage:", err)
+			return
 		}
+		tw.Flush()
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
