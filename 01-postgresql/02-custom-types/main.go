@@ -51,7 +51,8 @@ func main() {
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
+	dsn := cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app")
+	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgconn masks the password in the message; the error value keeps the raw URL.
 		return errors.New("parse DATABASE_URL: " + err.Error())
@@ -142,27 +143,4 @@ func readOrder(ctx context.Context, pool *pgxpool.Pool, id int64) (Order, error)
 		return Order{}, fmt.Errorf("read order %d: %w", id, err)
 	}
 	return o, nil
-}
-
-// createSchema replaces the demo schema, so every run starts empty.
-func createSchema(ctx context.Context, cfg *pgx.ConnConfig) error {
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer func() { _ = conn.Close(ctx) }()
-	reset := fmt.Sprintf("DROP SCHEMA IF EXISTS %[1]s CASCADE; CREATE SCHEMA %[1]s;", demoSchema)
-	if _, err := conn.Exec(ctx, reset+schema); err != nil {
-		return fmt.Errorf("create schema: %w", err)
-	}
-	return nil
-}
-
-func dropSchema(ctx context.Context, cfg *pgx.ConnConfig) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if conn, err := pgx.ConnectConfig(ctx, cfg); err == nil {
-		_, _ = conn.Exec(ctx, "DROP SCHEMA "+demoSchema+" CASCADE")
-		_ = conn.Close(ctx)
-	}
 }
