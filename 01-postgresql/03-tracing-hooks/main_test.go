@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -51,7 +52,12 @@ func tracedConn(t *testing.T, threshold time.Duration) (*pgx.Conn, *bytes.Buffer
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = conn.Close(t.Context()) })
+	// t.Context is already canceled when cleanups run.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(ctx)
+	})
 	return conn, &logs, &events
 }
 
@@ -124,9 +130,9 @@ level=INFO msg="pgx CopyFrom" columnNames="[name password_hash]" err=<nil> rowCo
 level=INFO msg="pgx BatchQuery" commandTag="SELECT 1" sql="SELECT count(*) FROM accounts"
 level=INFO msg="pgx BatchQuery" commandTag="SELECT 1" sql="SELECT 1"
 level=INFO msg="pgx BatchClose"
-level=INFO msg="pgx Query" commandTag="SELECT 1" sql="SELECT pg_sleep(0.2)"
-level=WARN msg="slow query" sql="SELECT pg_sleep(0.2)" threshold=100ms
-traced 5 operations, 1 slow (threshold 100ms)
+level=INFO msg="pgx Query" commandTag="SELECT 1" sql="SELECT pg_sleep(0.6)"
+level=WARN msg="slow query" sql="SELECT pg_sleep(0.6)" threshold=500ms
+traced 5 operations, 1 slow (threshold 500ms)
 `
 
 func TestRun_rejects_malformed_url_without_leaking_the_password(t *testing.T) {
