@@ -47,6 +47,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	demo := fs.Bool("demo", false, "serve, call the server once as a client would, then stop")
 	stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "graceful stop deadline")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -help printed the usage: not a failure
+		}
 		return err
 	}
 

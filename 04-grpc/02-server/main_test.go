@@ -81,18 +81,36 @@ func TestRunServesUntilCancelled(t *testing.T) {
 
 func TestRunRejectsBadInput(t *testing.T) {
 	t.Parallel()
-	for name, args := range map[string][]string{
-		"unknown_flag":     {"-port", "1"},
-		"bad_address":      {"-addr", "not-a-host-port"},
-		"bad_stop_timeout": {"-stop-timeout", "soon"},
+	for name, tt := range map[string]struct {
+		args []string
+		want string
+	}{
+		"unknown_flag":     {[]string{"-port", "1"}, "flag provided but not defined: -port"},
+		"bad_address":      {[]string{"-addr", "not-a-host-port"}, "listen: listen tcp: address not-a-host-port: missing port"},
+		"bad_stop_timeout": {[]string{"-stop-timeout", "soon"}, `invalid value "soon" for flag -stop-timeout`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			var out bytes.Buffer
-			if err := run(t.Context(), args, noEnv, &out); err == nil {
-				t.Errorf("run %v succeeded; output %q", args, out.String())
+			err := run(t.Context(), tt.args, noEnv, &out)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run %v: %v, want an error containing %q", tt.args, err, tt.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("served despite bad flags: %q", out.String())
 			}
 		})
+	}
+}
+
+func TestRunHelpIsNotAFailure(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-help"}, noEnv, &out); err != nil {
+		t.Errorf("run -help: %v", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("-help served: %q", out.String())
 	}
 }
 

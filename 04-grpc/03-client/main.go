@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,6 +38,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	addr := fs.String("addr", getenv("GRPC_ADDR"), "server address; empty starts one in process")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -help printed the usage: not a failure
+		}
 		return err
 	}
 	if *addr == "" {

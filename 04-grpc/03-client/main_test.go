@@ -108,9 +108,17 @@ func TestRunReportsUnreachableServer(t *testing.T) {
 
 func TestRunRejectsUnknownFlag(t *testing.T) {
 	t.Parallel()
+	noEnv := func(string) string { return "" }
 	var out bytes.Buffer
-	if err := run(t.Context(), []string{"-port", "1"}, func(string) string { return "" }, &out); err == nil {
-		t.Fatal("run accepted an unknown flag")
+	err := run(t.Context(), []string{"-port", "1"}, noEnv, &out)
+	if err == nil || !strings.Contains(err.Error(), "flag provided but not defined: -port") {
+		t.Fatalf("run -port 1: %v, want the unknown flag named", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("called the server despite a bad flag: %q", out.String())
+	}
+	if err := run(t.Context(), []string{"-help"}, noEnv, &out); err != nil || out.Len() != 0 {
+		t.Errorf("run -help: %v, output %q; want usage only, no error", err, out.String())
 	}
 }
 

@@ -51,6 +51,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	grpcAddr := fs.String("grpc-addr", getenv("GRPC_ADDR"), "gRPC server; empty serves one in process")
 	demo := fs.Bool("demo", false, "serve, call every route once, then stop")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -help printed the usage: not a failure
+		}
 		return err
 	}
 	if *grpcAddr == "" {

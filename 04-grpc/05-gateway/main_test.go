@@ -51,16 +51,28 @@ func TestRunDemo(t *testing.T) {
 
 func TestRunRejectsBadFlags(t *testing.T) {
 	t.Parallel()
-	for name, args := range map[string][]string{
-		"unknown_flag": {"-port", "1"},
-		"bad_address":  {"-addr", "no-port", "-grpc-addr", "127.0.0.1:1"},
+	for name, tt := range map[string]struct {
+		args []string
+		want string
+	}{
+		"unknown_flag": {[]string{"-port", "1"}, "flag provided but not defined: -port"},
+		"bad_address": {[]string{"-addr", "no-port", "-grpc-addr", "127.0.0.1:1"},
+			"listen: listen tcp: address no-port: missing port"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			if err := run(t.Context(), args, noEnv, io.Discard); err == nil {
-				t.Errorf("run %v succeeded", args)
+			var out bytes.Buffer
+			err := run(t.Context(), tt.args, noEnv, &out)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run %v: %v, want an error containing %q", tt.args, err, tt.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("served despite bad flags: %q", out.String())
 			}
 		})
+	}
+	if err := run(t.Context(), []string{"-help"}, noEnv, io.Discard); err != nil {
+		t.Errorf("run -help: %v, want usage only, no error", err)
 	}
 }
 

@@ -45,6 +45,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	mutual := fs.Bool("mtls", true, "require a client certificate signed by ca.crt")
 	demo := fs.Bool("demo", false, "serve, call with and without a client certificate, then stop")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -help printed the usage: not a failure
+		}
 		return err
 	}
 

@@ -195,3 +195,19 @@ func copyWithBadCA(t *testing.T, dir string) string {
 	}
 	return dst
 }
+
+func TestRunFlags(t *testing.T) {
+	t.Parallel()
+	_, getenv := pki(t)
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"-port", "1"}, getenv, &out)
+	if err == nil || !strings.Contains(err.Error(), "flag provided but not defined: -port") {
+		t.Errorf("run -port 1: %v, want the unknown flag named", err)
+	}
+	if err := run(t.Context(), []string{"-help"}, getenv, &out); err != nil {
+		t.Errorf("run -help: %v, want usage only, no error", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("served on bad flags or -help: %q", out.String())
+	}
+}
