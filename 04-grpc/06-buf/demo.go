@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
+	"path/filepath"
 	"time"
 
 	"google.golang.org/grpc"
@@ -60,4 +62,22 @@ func getProduct(ctx context.Context, target string, creds credentials.TransportC
 		return status.Code(err).String()
 	}
 	return fmt.Sprintf("ok %q", res.GetProduct().GetName())
+}
+
+// clientConfig trusts the CA in ca.crt and, with withCert, presents the
+// client certificate.
+func clientConfig(dir string, withCert bool) (*tls.Config, error) {
+	pool, err := loadPool(filepath.Join(dir, "ca.crt"))
+	if err != nil {
+		return nil, err
+	}
+	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
+	if withCert {
+		cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key"))
+		if err != nil {
+			return nil, fmt.Errorf("load client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }

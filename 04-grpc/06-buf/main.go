@@ -37,6 +37,9 @@ func main() {
 	}
 }
 
+// stopTimeout bounds the graceful stop on Ctrl-C.
+const stopTimeout = 10 * time.Second
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("buf-tls", flag.ContinueOnError)
 	addr := fs.String("addr", cmp.Or(getenv("GRPC_ADDR"), "localhost:50443"), "listen address")
@@ -82,7 +85,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		case <-ctx.Done():
 		}
 	}
-	srv.GracefulStop()
+	// GracefulStop waits for running RPCs, and a stream may never end:
+	// after the deadline Stop closes the connections (see 02-server).
+	stopped := make(chan struct{})
+	go func() { srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(stopTimeout):
+		srv.Stop()
+		<-stopped
+	}
 	if serr := <-served; serr != nil {
 		return errors.Join(err, fmt.Errorf("serve: %w", serr))
 	}
@@ -104,24 +116,6 @@ func serverConfig(dir string, mutual bool) (*tls.Config, error) {
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return cfg, nil
-}
-
-// clientConfig trusts the CA in ca.crt and, with withCert, presents the
-// client certificate.
-func clientConfig(dir string, withCert bool) (*tls.Config, error) {
-	pool, err := loadPool(filepath.Join(dir, "ca.crt"))
-	if err != nil {
-		return nil, err
-	}
-	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13}
-	if withCert {
-		cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "client.crt"), filepath.Join(dir, "client.key"))
-		if err != nil {
-			return nil, fmt.Errorf("load client certificate: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
 	}
 	return cfg, nil
 }
