@@ -14,4 +14,14 @@ CREATE ROLE tls_only LOGIN PASSWORD 'tls_only' NOSUPERUSER;
 CREATE DATABASE app OWNER app;
 \connect app
 CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+-- Let app reset the statistics between runs (01-postgresql/07-explain). The
+-- function's signature differs between PostgreSQL versions (17 adds
+-- minmax_only), so grant whichever exists.
+DO $$
+DECLARE f regprocedure;
+BEGIN
+  FOR f IN SELECT oid::regprocedure FROM pg_proc WHERE proname = 'pg_stat_statements_reset' LOOP
+    EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO app', f);
+  END LOOP;
+END $$;
 GRANT CONNECT ON DATABASE app TO tls_only;

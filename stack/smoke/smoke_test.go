@@ -124,6 +124,12 @@ func TestPostgresAppRoleAndExtensions(t *testing.T) {
 	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM pg_stat_statements").Scan(&calls); err != nil {
 		t.Fatalf("pg_stat_statements is not usable: %v", err)
 	}
+	var canReset bool
+	err := conn.QueryRow(t.Context(), `SELECT coalesce(bool_and(has_function_privilege(oid, 'EXECUTE')), false)
+		FROM pg_proc WHERE proname = 'pg_stat_statements_reset'`).Scan(&canReset)
+	if err != nil || !canReset {
+		t.Fatalf("app may not run pg_stat_statements_reset (init.sql grants it): %v, %v", canReset, err)
+	}
 }
 
 func TestReplicaSeesPrimaryWrite(t *testing.T) {
