@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
@@ -104,4 +106,19 @@ func result(name string, err error) string {
 		return fmt.Sprintf("%s: %s", st.Code(), st.Message())
 	}
 	return fmt.Sprintf("ok %q", name)
+}
+
+// dial returns a client whose interceptors attach token to every call.
+func dial(addr, token string, otelOpts []otelgrpc.Option) (inventoryv1.InventoryServiceClient, func(), error) {
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultServiceConfig(retryPolicy),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelOpts...)),
+		grpc.WithChainUnaryInterceptor(bearerUnary(token)),
+		grpc.WithChainStreamInterceptor(bearerStream(token)),
+	)
+	if err != nil {
+		return nil, nil, fmt.Errorf("client for %s: %w", addr, err)
+	}
+	return inventoryv1.NewInventoryServiceClient(conn), func() { conn.Close() }, nil
 }

@@ -26,7 +26,6 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
@@ -130,21 +129,6 @@ func newServer(logger *slog.Logger, tokens tokenAuth, metrics *grpcprom.ServerMe
 	inventoryv1.RegisterInventoryServiceServer(srv, svc)
 	metrics.InitializeMetrics(srv)
 	return srv, svc
-}
-
-// dial returns a client whose interceptors attach token to every call.
-func dial(addr, token string, otelOpts []otelgrpc.Option) (inventoryv1.InventoryServiceClient, func(), error) {
-	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultServiceConfig(retryPolicy),
-		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelOpts...)),
-		grpc.WithChainUnaryInterceptor(bearerUnary(token)),
-		grpc.WithChainStreamInterceptor(bearerStream(token)),
-	)
-	if err != nil {
-		return nil, nil, fmt.Errorf("client for %s: %w", addr, err)
-	}
-	return inventoryv1.NewInventoryServiceClient(conn), func() { conn.Close() }, nil
 }
 
 // dropVolatile removes the time, durations and the peer's port from log
