@@ -227,3 +227,60 @@ func TestRun_rejects_malformed_urls_without_leaking_the_password(t *testing.T) {
 		})
 	}
 }
+
+// MaxConnLifetime is enforced by the background health check: an idle
+// connection past its lifetime is closed without any caller acquiring it,
+// and the pool is topped up to MinConns with a new backend.
+func TestPool_health_check_replaces_expired_connections(t *testing.T) {
+	t.Parallel()
+	cfg, err := newPoolConfig(testkit.Require(t, testkit.Postgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MinConns = 1
+	cfg.MaxConnLifetime = 300 * time.Millisecond
+	cfg.MaxConnLifetimeJitter = 0
+	cfg.HealthCheckPeriod = 50 * time.Millisecond
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	// The pool opens its MinConns connection in the background; wait for
+	// it, so the query below uses it and no second one is opened.
+	waitFor(ctx, t, pool, "the MinConns connection", func(s *pgxpool.Stat) bool { return s.IdleConns() == 1 })
+	var first uint32
+	if err := pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&first); err != nil {
+		t.Fatal(err)
+	}
+	// No caller acquires while the health check closes the expired
+	// connection and opens its replacement.
+	before := pool.Stat()
+	waitFor(ctx, t, pool, "a lifetime recycle", func(s *pgxpool.Stat) bool {
+		return s.MaxLifetimeDestroyCount() > before.MaxLifetimeDestroyCount() &&
+			s.NewConnsCount() > before.NewConnsCount() && s.IdleConns() == 1
+	})
+	var next uint32
+	if err := pool.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&next); err != nil {
+		t.Fatal(err)
+	}
+	if next == first {
+		t.Errorf("backend %d still serves after its lifetime", first)
+	}
+}
+
+// waitFor polls pool.Stat until cond holds or ctx ends.
+func waitFor(ctx context.Context, t *testing.T, pool *pgxpool.Pool, what string, cond func(*pgxpool.Stat) bool) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for !cond(pool.Stat()) {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
