@@ -40,9 +40,12 @@ func richError(ctx context.Context, c inventoryv1.InventoryServiceClient, stdout
 	defer cancel()
 	for _, sku := range []string{"book-1", "BOOK-999"} {
 		_, err := c.GetProduct(ctx, &inventoryv1.GetProductRequest{Sku: sku})
+		if err == nil {
+			return fmt.Errorf("get %s: succeeded, want an error", sku)
+		}
 		st, ok := status.FromError(err)
-		if err == nil || !ok {
-			return fmt.Errorf("get %s: want a status error, got %w", sku, err)
+		if !ok {
+			return fmt.Errorf("get %s: not a status error: %w", sku, err)
 		}
 		fmt.Fprintf(stdout, "GetProduct %s: %s\n", sku, st.Code())
 		for _, d := range st.Details() {
@@ -96,7 +99,10 @@ func cancelStream(ctx context.Context, c inventoryv1.InventoryServiceClient, std
 		return fmt.Errorf("watch recv: %w", err)
 	}
 	cancel()
-	_, err = watch.Recv()
+	// Messages already buffered may still arrive: read until the error.
+	for err == nil {
+		_, err = watch.Recv()
+	}
 	fmt.Fprintf(stdout, "WatchStock cancelled by the client: %s\n", status.Code(err))
 	return nil
 }
