@@ -150,11 +150,3 @@ func watchFile(ctx context.Context, log *slog.Logger, path string, flags *pflag.
 		}
 	}
 }
-
-// dropTime removes the timestamp so the output is the same on every run.
-func dropTime(groups []string, a slog.Attr) slog.Attr {
-	if a.Key == slog.TimeKey && len(groups) == 0 {
-		return slog.Attr{}
-	}
-	return a
-}
