@@ -6,7 +6,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -85,6 +87,17 @@ func search(ctx context.Context, q *catalog.Queries, query string) ([]catalog.Se
 	if err != nil {
 		return nil, fmt.Errorf("parse query: %w", err)
 	}
+	// A misspelt filter must not quietly widen the result, and a repeated
+	// one is ambiguous: both are errors, not "first value wins".
+	searchParams := []string{"category_id", "min_price", "name", "sort"}
+	for _, key := range slices.Sorted(maps.Keys(v)) {
+		switch {
+		case !slices.Contains(searchParams, key):
+			return nil, fmt.Errorf("unknown parameter %q (want %s)", key, strings.Join(searchParams, ", "))
+		case len(v[key]) > 1:
+			return nil, fmt.Errorf("%s: given %d times", key, len(v[key]))
+		}
+	}
 	sortKey, err := parseSort(cmp.Or(v.Get("sort"), "name"))
 	if err != nil {
 		return nil, err
@@ -104,7 +117,11 @@ func search(ctx context.Context, q *catalog.Queries, query string) ([]catalog.Se
 		}
 	}
 	if s := v.Get("name"); s != "" {
-		p.NamePrefix = pgtype.Text{String: likePrefix(s), Valid: true}
+		prefix, err := parsePrefix(s)
+		if err != nil {
+			return nil, err
+		}
+		p.NamePrefix = pgtype.Text{String: prefix, Valid: true}
 	}
 	rows, err := q.SearchProducts(ctx, p)
 	if err != nil {
@@ -168,6 +185,7 @@ func browse(ctx context.Context, q *catalog.Queries, stdout io.Writer) error {
 
 	secret := newTokenSecret()
 	var token, forged string
+	var pages []string
 	for n := 1; ; n++ {
 		rows, next, err := page(ctx, q, secret, token, 3)
 		if err != nil {
@@ -177,7 +195,7 @@ func browse(ctx context.Context, q *catalog.Queries, stdout io.Writer) error {
 		for i, p := range rows {
 			names[i] = p.Name
 		}
-		fmt.Fprintf(stdout, "page %d: %s\n", n, strings.Join(names, ", "))
+		pages = append(pages, "["+strings.Join(names, ", ")+"]")
 		if n == 1 {
 			// A client edits the position inside the token to skip ahead.
 			_, sig, _ := strings.Cut(next, ".")
@@ -187,6 +205,7 @@ func browse(ctx context.Context, q *catalog.Queries, stdout io.Writer) error {
 			break
 		}
 	}
+	fmt.Fprintf(stdout, "keyset pages of 3: %s\n", strings.Join(pages, " "))
 	_, _, err = page(ctx, q, secret, forged, 3)
 	fmt.Fprintf(stdout, "forged page token: %v\n", err)
 	return nil

@@ -37,9 +37,7 @@ daily revenue, running total, change (sum over, lag):
 ?sort=price+DESC: unknown sort key "price DESC" (want one of name, price, -price)
 ?min_price=cheap: min_price: "cheap" is not an integer
 id = ANY({2,4,6}): [2 Pro 16, 4 Pixel, 6 Go in Action]
-page 1: Air 13, Go in Action, Mini
-page 2: Pixel, Pro 16, SQL Basics
-page 3: Tower
+keyset pages of 3: [Air 13, Go in Action, Mini] [Pixel, Pro 16, SQL Basics] [Tower]
 forged page token: invalid page token: signature mismatch
 `
 
@@ -164,6 +162,12 @@ func TestSearch_rejects_bad_input_before_any_query(t *testing.T) {
 		{"rejects_sql_in_sort_key", "sort=price+DESC", `unknown sort key "price DESC"`},
 		{"rejects_non_integer_filter", "category_id=1+OR+1%3D1", `category_id: "1 OR 1=1" is not an integer`},
 		{"rejects_broken_query_string", "sort=%zz", "parse query"},
+		{"rejects_misspelt_filter", "categroy_id=3", `unknown parameter "categroy_id"`},
+		{"rejects_repeated_parameter", "sort=name&sort=-price", "sort: given 2 times"},
+		{"rejects_integer_overflow", "min_price=99999999999999999999", `min_price: "99999999999999999999" is not`},
+		{"rejects_invalid_utf8_name", "name=%FF", "name: want up to 100 bytes of UTF-8 text"},
+		{"rejects_nul_in_name", "name=a%00", "name: want up to 100 bytes of UTF-8 text"},
+		{"rejects_overlong_name", "name=" + strings.Repeat("a", 101), "name: want up to 100 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // parseSort checks a sort key from a request against the allow-list. The
@@ -19,6 +20,19 @@ func parseSort(key string) (string, error) {
 		return key, nil
 	}
 	return "", fmt.Errorf("unknown sort key %q (want one of name, price, -price)", key)
+}
+
+// maxPrefix bounds the name filter a request may send.
+const maxPrefix = 100
+
+// parsePrefix checks a name prefix from a request and escapes it for LIKE.
+// PostgreSQL text holds UTF-8 without NUL bytes; anything else would fail
+// on the server as an error the caller could not tell from an outage.
+func parsePrefix(s string) (string, error) {
+	if len(s) > maxPrefix || !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+		return "", fmt.Errorf("name: want up to %d bytes of UTF-8 text without NUL", maxPrefix)
+	}
+	return likePrefix(s), nil
 }
 
 // likePrefix escapes LIKE's wildcards, so a user's "50%" matches the text
