@@ -5,6 +5,8 @@
 package main
 
 import (
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -39,6 +41,16 @@ func main() {
 }
 
 func run(args []string, stdout io.Writer) error {
+	// -help lists the flags, which have the same names in every loader.
+	// Other flag errors are left to the loaders, which report them.
+	defaults, path := Defaults(), defaultConfigPath
+	fs := newFlagSet(&defaults, &path)
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stdout, "Usage of 04-compare (write flags as --name=value):")
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return nil
+	}
 	var last Config
 	for _, l := range loaders() {
 		cfg, err := l.load(args)

@@ -318,3 +318,34 @@ func TestLoaders_reject_a_secret_with_a_line_break(t *testing.T) {
 		}
 	}
 }
+
+func TestRun_help_lists_the_flags(t *testing.T) {
+	cleanEnv(t)
+	var out bytes.Buffer
+	if err := run([]string{"--help"}, &out); err != nil {
+		t.Fatalf("run --help: %v", err)
+	}
+	for _, line := range []string{
+		"Usage of 04-compare (write flags as --name=value):",
+		`    	YAML config file (default "06-config/04-compare/config.yaml")`,
+		"  -http-port int",
+		"    	listen port (default 8080)",
+		"    	debug, info, warn or error (default info)",
+	} {
+		if !strings.Contains(out.String(), line+"\n") {
+			t.Errorf("usage lacks %q:\n%s", line, out.String())
+		}
+	}
+}
+
+func TestRun_rejects_a_bad_flag_naming_it(t *testing.T) {
+	cleanEnv(t)
+	var out bytes.Buffer
+	err := run([]string{"--http-port=abc"}, &out)
+	if err == nil || !strings.Contains(err.Error(), `stdlib: flags: invalid value "abc" for flag -http-port`) {
+		t.Errorf("run --http-port=abc: %v, want the flag and the value named", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("printed a config despite a bad flag: %s", out.String())
+	}
+}

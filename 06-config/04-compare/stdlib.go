@@ -44,6 +44,15 @@ func layered(args []string, envLayer func(*Config) error) (Config, error) {
 // current value, so a flag that is not given keeps what the file and the
 // environment put there.
 func parseFlags(args []string, c *Config, path *string) error {
+	if err := newFlagSet(c, path).Parse(args); err != nil {
+		return fmt.Errorf("flags: %w", err)
+	}
+	return nil
+}
+
+// newFlagSet binds the fields of c, and path, to flags. It prints nothing:
+// the caller reports errors, and run prints the usage for -help.
+func newFlagSet(c *Config, path *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("04-compare", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(path, "config", *path, "YAML config file")
@@ -58,10 +67,7 @@ func parseFlags(args []string, c *Config, path *string) error {
 	})
 	fs.TextVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.BoolVar(&c.Beta, "beta", c.Beta, "feature flag: the beta feature")
-	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("flags: %w", err)
-	}
-	return nil
+	return fs
 }
 
 // fromEnv overrides c with every APP_* variable that is set, and reports
