@@ -69,7 +69,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	defer func() {
+		// Close sends Terminate: bound it on its own, run's deadline may be spent.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = conn.Close(ctx)
+	}()
 
 	if _, err := conn.Exec(ctx, "CREATE TEMP TABLE accounts (name text, password_hash text)"); err != nil {
 		return fmt.Errorf("create table: %w", err)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -117,14 +118,22 @@ func printMetrics(reg *prometheus.Registry, stdout io.Writer, names ...string) e
 	if err != nil {
 		return fmt.Errorf("gather metrics: %w", err)
 	}
-	values := make(map[string]float64)
+	lines := make(map[string][]string)
 	for _, mf := range families {
 		for _, m := range mf.GetMetric() {
-			values[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			var labels []string
+			for _, l := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+			}
+			value := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			lines[mf.GetName()] = append(lines[mf.GetName()],
+				fmt.Sprintf("%s{%s} %g", mf.GetName(), strings.Join(labels, ","), value))
 		}
 	}
 	for _, name := range names {
-		fmt.Fprintf(stdout, "%s{pool=\"primary\"} %g\n", name, values[name])
+		for _, line := range lines[name] {
+			fmt.Fprintln(stdout, line)
+		}
 	}
 	return nil
 }

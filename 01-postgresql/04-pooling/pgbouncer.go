@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -86,12 +87,20 @@ func twoClients(ctx context.Context, dsn string, mode pgx.QueryExecMode,
 		if err != nil {
 			return fmt.Errorf("connect to pgbouncer: %w", err)
 		}
-		defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
+		defer closeConn(ctx, c)
 		if err := step(i, c); err != nil {
 			return fmt.Errorf("client %d: %w", i+1, err)
 		}
 	}
 	return nil
+}
+
+// closeConn sends Terminate under a deadline of its own: the caller's
+// context may already be spent.
+func closeConn(ctx context.Context, c *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = c.Close(ctx)
 }
 
 func isPgError(err error) bool {

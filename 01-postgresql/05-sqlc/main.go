@@ -53,7 +53,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err := createSchema(ctx, pool); err != nil {
 		return err
 	}
-	defer func() { _, _ = pool.Exec(context.WithoutCancel(ctx), "DROP SCHEMA "+demoSchema+" CASCADE") }()
+	defer dropSchema(ctx, pool)
 	if err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error { return seed(ctx, catalog.New(tx)) }); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
@@ -99,6 +99,14 @@ func createSchema(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("apply schema.sql: %w", err)
 	}
 	return nil
+}
+
+// dropSchema removes the demo schema under a deadline of its own: run's
+// context may be spent or canceled by then.
+func dropSchema(ctx context.Context, pool *pgxpool.Pool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_, _ = pool.Exec(ctx, "DROP SCHEMA "+demoSchema+" CASCADE")
 }
 
 func money(cents int64) string {
