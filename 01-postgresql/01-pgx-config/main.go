@@ -103,8 +103,14 @@ func newPoolConfig(getenv func(string) string) (*pgxpool.Config, error) {
 	cfg.ConnConfig.ConnectTimeout = connectTimeout
 
 	// verify-full: the server certificate must chain to our CA and name the
-	// host. Dropping the fallbacks stops pgx from retrying without TLS,
-	// which the default sslmode=prefer would do.
+	// host. Fallbacks hold the plain-text retry of the default sslmode=prefer,
+	// and the other hosts of a multi-host URL: this config serves one host
+	// and refuses more, rather than dropping them without a word.
+	for _, fb := range cfg.ConnConfig.Fallbacks {
+		if fb.Host != cfg.ConnConfig.Host || fb.Port != cfg.ConnConfig.Port {
+			return nil, fmt.Errorf("parse DATABASE_URL: want one host, got %s too", fb.Host)
+		}
+	}
 	caPath := cmp.Or(getenv("PG_CA_CERT"), ".stack/certs/ca.crt")
 	pem, err := os.ReadFile(caPath)
 	if err != nil {
@@ -139,14 +145,4 @@ func newPoolConfig(getenv func(string) string) (*pgxpool.Config, error) {
 		return true, nil
 	}
 	return cfg, nil
-}
-
-// redact keeps only the message of a parse error, where pgconn masks the
-// password: the error value itself carries the raw URL in its ConnString
-// field, which a logger that prints structs would write out.
-func redact(err error) error {
-	if pe, ok := errors.AsType[*pgconn.ParseConfigError](err); ok {
-		return errors.New(pe.Error())
-	}
-	return err
 }

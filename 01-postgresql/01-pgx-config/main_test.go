@@ -133,6 +133,7 @@ func TestRun_rejects_bad_config_without_leaking_the_password(t *testing.T) {
 		{"unknown_sslmode", "postgres://app:" + secret + "@localhost/app?sslmode=bogus", "sslmode is invalid"},
 		{"bad_connect_timeout", "postgres://app:" + secret + "@localhost/app?connect_timeout=x", "invalid connect_timeout"},
 		{"keyword_form", "host=localhost password=" + secret + " port=x", "invalid port"},
+		{"several_hosts", "postgres://app:" + secret + "@localhost:5432,db2:5432/app", "want one host, got db2 too"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
