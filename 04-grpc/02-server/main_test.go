@@ -238,6 +238,16 @@ func TestRichErrors(t *testing.T) {
 			}
 		})
 	}
+
+	// The rejected writes changed nothing: the duplicate did not replace
+	// HW-042, and the invalid product was not stored.
+	res, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: "HW-042"})
+	if err != nil || res.GetProduct().GetName() != "USB-C cable" || res.GetProduct().GetStock() != 150 {
+		t.Errorf("HW-042 after a rejected duplicate = %v, %v; want USB-C cable, stock 150", res.GetProduct(), err)
+	}
+	if _, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: "NEW-1"}); status.Code(err) != codes.NotFound {
+		t.Errorf("NEW-1 after a rejected create: %v, want NotFound", err)
+	}
 }
 
 func TestImportStockBadLineChangesNothing(t *testing.T) {
