@@ -43,12 +43,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer pool.Close()
 	guard := NewGuard(defaultPolicy())
 
-	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS payments (
+	// The demo's own table; a rerun deletes only the demo's own requests.
+	if _, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS resilience_payments (
 		request_id   text   PRIMARY KEY,
 		invoice      text   NOT NULL UNIQUE,
 		amount_cents bigint NOT NULL
 	);
-	TRUNCATE payments; -- the demo starts from an empty table`); err != nil {
+	DELETE FROM resilience_payments WHERE request_id IN ('req-1', 'req-2')`); err != nil {
 		return fmt.Errorf("create table: %w", err)
 	}
 
@@ -86,7 +87,7 @@ func Pay(ctx context.Context, g *Guard, pool *pgxpool.Pool, requestID, invoice s
 	attempts, err = g.Do(ctx, true, func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		tag, err := pool.Exec(ctx, `INSERT INTO payments (request_id, invoice, amount_cents)
+		tag, err := pool.Exec(ctx, `INSERT INTO resilience_payments (request_id, invoice, amount_cents)
 			VALUES ($1, $2, $3) ON CONFLICT (request_id) DO NOTHING`, requestID, invoice, cents)
 		stored = err == nil && tag.RowsAffected() == 1
 		return err

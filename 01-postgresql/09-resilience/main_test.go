@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,20 +23,28 @@ import (
 func TestRun(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewDatabase(t)
-	var out bytes.Buffer
-	for range 2 { // twice: the second run starts from the same state
-		out.Reset()
-		if err := run(t.Context(), testkit.Getenv(t, map[string]string{"DATABASE_URL": db.URL}), &out); err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	}
+	getenv := testkit.Getenv(t, map[string]string{"DATABASE_URL": db.URL})
 	want := `pay inv-1: stored=true (attempts=1)
 same request again: stored=false (attempts=1)
-new request, same invoice: not retried: SQLSTATE 23505 payments_invoice_key (attempts=1)
+new request, same invoice: not retried: SQLSTATE 23505 resilience_payments_invoice_key (attempts=1)
 breaker: closed
 `
-	if out.String() != want {
-		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
+	// Twice: the second run starts from the same state and leaves rows
+	// that are not the demo's alone.
+	for i := range 2 {
+		var out bytes.Buffer
+		if err := run(t.Context(), getenv, &out); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+		if out.String() != want {
+			t.Errorf("run %d output:\n%s\nwant:\n%s", i, out.String(), want)
+		}
+		if i == 0 {
+			pgtest.Exec(t, db.URL, `INSERT INTO resilience_payments VALUES ('req-other', 'inv-other', 1)`)
+		}
+	}
+	if got := countPayments(t, db.URL, "req-other"); got != 1 {
+		t.Errorf("req-other rows = %d, want 1: a rerun deleted a row that is not the demo's", got)
 	}
 	if got := countPayments(t, db.URL, "req-1"); got != 1 {
 		t.Errorf("req-1 rows = %d, want 1", got)
@@ -52,12 +62,13 @@ func fastPolicy() Policy {
 }
 
 // setup returns a pool of one connection through a fresh proxy, with the
-// payments table created and the connection already open and its INSERT
-// statement prepared (so a toxic added now hits the INSERT itself).
+// table created and the connection already open and its INSERT statement
+// prepared. The pool never pings a connection before handing it out, so a
+// toxic added now hits the INSERT itself, however long the test waited.
 func setup(t *testing.T) (*pgproxy.Proxy, *pgxpool.Pool) {
 	t.Helper()
 	db := pgtest.NewDatabase(t)
-	pgtest.Exec(t, db.URL, `CREATE TABLE payments (request_id text PRIMARY KEY,
+	pgtest.Exec(t, db.URL, `CREATE TABLE resilience_payments (request_id text PRIMARY KEY,
 		invoice text NOT NULL UNIQUE, amount_cents bigint NOT NULL)`)
 	proxy := pgproxy.New(t, db.URL)
 	cfg, err := pgxpool.ParseConfig(proxy.URL)
@@ -65,6 +76,7 @@ func setup(t *testing.T) (*pgproxy.Proxy, *pgxpool.Pool) {
 		t.Fatal(err)
 	}
 	cfg.MaxConns = 1
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -84,7 +96,7 @@ func countPayments(t *testing.T, dsn, requestID string) int {
 	}
 	defer conn.Close(t.Context())
 	var n int
-	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM payments WHERE request_id = $1",
+	if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM resilience_payments WHERE request_id = $1",
 		requestID).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
@@ -101,9 +113,9 @@ func TestLatencyEndsAtTheDeadline(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	_, _, err := Pay(ctx, NewGuard(fastPolicy()), pool, "req-slow", "inv-slow", 100)
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	_, attempts, err := Pay(ctx, NewGuard(fastPolicy()), pool, "req-slow", "inv-slow", 100)
+	if !errors.Is(err, context.DeadlineExceeded) || attempts != 1 {
+		t.Fatalf("attempts=%d err=%v, want 1 attempt ending in context.DeadlineExceeded", attempts, err)
 	}
 }
 
@@ -141,50 +153,76 @@ func TestConnectionResetNotRetriedWhenNotIdempotent(t *testing.T) {
 	proxy, pool := setup(t)
 	proxy.AddToxic(t, "reset", "reset_peer", "downstream", `{"timeout": 0}`)
 	attempts, err := NewGuard(fastPolicy()).Do(t.Context(), false, func(ctx context.Context) error {
-		_, err := pool.Exec(ctx, `INSERT INTO payments (request_id, invoice, amount_cents)
+		_, err := pool.Exec(ctx, `INSERT INTO resilience_payments (request_id, invoice, amount_cents)
 			VALUES ($1, $2, $3) ON CONFLICT (request_id) DO NOTHING`, "req-once", "inv-once", 1)
 		return err
 	})
-	if err == nil || attempts != 1 {
-		t.Fatalf("attempts=%d err=%v, want 1 attempt and an error", attempts, err)
+	if err == nil || pgconn.SafeToRetry(err) || attempts != 1 {
+		t.Fatalf("attempts=%d err=%v, want 1 attempt and a connection broken mid-request", attempts, err)
+	}
+	// The server did commit: a blind retry would have written a second row.
+	if err := proxy.RemoveToxic(t.Context(), "reset"); err != nil {
+		t.Fatal(err)
+	}
+	if got := countPayments(t, pool.Config().ConnConfig.ConnString(), "req-once"); got != 1 {
+		t.Errorf("rows = %d, want 1", got)
 	}
 }
 
-func TestBreakerOpensAndRecovers(t *testing.T) {
+// The breaker opens after TripAfter failed attempts and then fails fast.
+// OpenFor is an hour, so no scheduling delay can turn it half-open while the
+// test looks.
+func TestBreakerOpensAndFailsFast(t *testing.T) {
+	t.Parallel()
+	proxy, pool := setup(t)
+	p := fastPolicy()
+	p.OpenFor = time.Hour
+	g := NewGuard(p)
+	proxy.Cut()
+
+	// MaxTries = TripAfter = 3: one call's three failed attempts open it.
+	_, attempts, err := Pay(t.Context(), g, pool, "req-down", "inv-down", 1)
+	if err == nil || errors.Is(err, gobreaker.ErrOpenState) || attempts != 3 || g.State() != "open" {
+		t.Fatalf("attempts=%d err=%v state=%s, want 3 failed attempts and an open breaker",
+			attempts, err, g.State())
+	}
+	// Open: the call fails at once, one attempt, without touching the network
+	// (the database is back, yet the breaker does not let the call through).
+	proxy.Restore(t)
+	_, attempts, err = Pay(t.Context(), g, pool, "req-down", "inv-down", 1)
+	if !errors.Is(err, gobreaker.ErrOpenState) || attempts != 1 {
+		t.Fatalf("attempts=%d err=%v, want 1 attempt failing with %v", attempts, err, gobreaker.ErrOpenState)
+	}
+	if got := countPayments(t, pool.Config().ConnConfig.ConnString(), "req-down"); got != 0 {
+		t.Errorf("rows = %d, want 0", got)
+	}
+}
+
+// Once OpenFor has passed, one half-open probe reaches the database; when it
+// succeeds the breaker closes.
+func TestBreakerHalfOpenProbeCloses(t *testing.T) {
 	t.Parallel()
 	proxy, pool := setup(t)
 	g := NewGuard(fastPolicy())
 	proxy.Cut()
-
-	// Calls fail until the breaker opens.
+	if _, _, err := Pay(t.Context(), g, pool, "req-down", "inv-down", 1); err == nil {
+		t.Fatal("pay succeeded through a cut proxy")
+	}
+	// The state reads half-open only after OpenFor: this waits for it,
+	// whatever the machine's load, instead of sleeping.
 	deadline := time.Now().Add(10 * time.Second)
-	for g.State() != "open" {
+	for g.State() != "half-open" {
 		if time.Now().After(deadline) {
 			t.Fatalf("breaker still %s", g.State())
 		}
-		if _, _, err := Pay(t.Context(), g, pool, "req-down", "inv-down", 1); err == nil {
-			t.Fatal("pay succeeded through a cut proxy")
-		}
-	}
-	// Open: the call fails fast, one attempt, without touching the network.
-	_, attempts, err := Pay(t.Context(), g, pool, "req-down", "inv-down", 1)
-	if !errors.Is(err, gobreaker.ErrOpenState) || attempts != 1 {
-		t.Fatalf("attempts=%d err=%v, want 1 attempt failing with %v", attempts, err, gobreaker.ErrOpenState)
-	}
-
-	// Database back: after OpenFor a half-open probe succeeds and closes it.
-	proxy.Restore(t)
-	for {
-		if time.Now().After(deadline) {
-			t.Fatalf("breaker did not close: %s", g.State())
-		}
-		if _, _, err := Pay(t.Context(), g, pool, "req-down", "inv-down", 1); err == nil {
-			break
-		}
 		waitABit(t)
 	}
-	if g.State() != "closed" {
-		t.Errorf("breaker %s after a successful probe, want closed", g.State())
+
+	proxy.Restore(t)
+	stored, attempts, err := Pay(t.Context(), g, pool, "req-down", "inv-down", 1)
+	if err != nil || !stored || attempts != 1 || g.State() != "closed" {
+		t.Fatalf("probe: stored=%t attempts=%d err=%v state=%s, want one stored attempt and a closed breaker",
+			stored, attempts, err, g.State())
 	}
 	if got := countPayments(t, pool.Config().ConnConfig.ConnString(), "req-down"); got != 1 {
 		t.Errorf("rows = %d, want 1", got)
@@ -254,19 +292,40 @@ func TestRetryable(t *testing.T) {
 		{"unique_violation_never", pg("23505"), true, false},
 		{"breaker_open_never", gobreaker.ErrOpenState, true, false},
 		{"deadline_never", context.DeadlineExceeded, true, false},
+		{"server_starting_up", pg("57P03"), false, true},
+		{"dial_failed", &pgconn.ConnectError{}, false, true},
+		{"broken_mid_request_idempotent", fmt.Errorf("exec: %w", io.ErrUnexpectedEOF), true, true},
+		{"broken_mid_request_not_idempotent", fmt.Errorf("exec: %w", io.ErrUnexpectedEOF), false, false},
+		{"canceled_never", context.Canceled, true, false},
 		{"unknown_error_never", errors.New("boom"), true, false},
 	}
 	for _, tt := range tests {
-		if got := Retryable(tt.err, tt.idempotent); got != tt.want {
-			t.Errorf("%s: Retryable = %t, want %t", tt.name, got, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Retryable(tt.err, tt.idempotent); got != tt.want {
+				t.Errorf("Retryable = %t, want %t", got, tt.want)
+			}
+		})
 	}
 }
 
 func TestPayRejectsBadInput(t *testing.T) {
 	t.Parallel()
-	_, attempts, err := Pay(t.Context(), NewGuard(fastPolicy()), nil, "", "inv", 1)
-	if err == nil || attempts != 0 {
-		t.Fatalf("attempts=%d err=%v, want a validation error before any attempt", attempts, err)
+	tests := []struct {
+		name, requestID, invoice string
+		cents                    int64
+	}{
+		{"empty_request_id", "", "inv", 1},
+		{"empty_invoice", "req", "", 1},
+		{"zero_amount", "req", "inv", 0},
+		{"negative_amount", "req", "inv", -5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A nil pool: an attempt would panic, so none is made.
+			_, attempts, err := Pay(t.Context(), NewGuard(fastPolicy()), nil, tt.requestID, tt.invoice, tt.cents)
+			if err == nil || !strings.Contains(err.Error(), "pay: invalid payment") || attempts != 0 {
+				t.Fatalf("attempts=%d err=%v, want a validation error before any attempt", attempts, err)
+			}
+		})
 	}
 }
