@@ -24,6 +24,8 @@ type queryEvent struct {
 // slowTracer times queries, batches and COPYs, logs the ones slower than
 // threshold, and hands every event to observe (a histogram in a service).
 // It implements pgx.QueryTracer, pgx.BatchTracer and pgx.CopyFromTracer.
+// On a pool every connection calls it concurrently, so observe must be safe
+// for concurrent use (a Prometheus histogram is; the demo's slice is not).
 type slowTracer struct {
 	threshold time.Duration
 	log       *slog.Logger

@@ -118,9 +118,16 @@ func TestQueries_exact_rows(t *testing.T) {
 		t.Errorf("TopProducts(2) = %v, %v; want %v", top, err, wantTop)
 	}
 
-	byID, err := q.ProductsByIDs(ctx, []int64{7, 1, 99})
-	if err != nil || len(byID) != 2 || byID[0].Name != "Air 13" || byID[1].Name != "SQL Basics" {
-		t.Errorf("ProductsByIDs(7,1,99) = %v, %v", byID, err)
+	byID, err := q.ProductsByIDs(ctx, []int64{7, 1, 99, 1})
+	wantByID := []catalog.ProductsByIDsRow{
+		{ID: 1, Name: "Air 13", PriceCents: 99900},
+		{ID: 7, Name: "SQL Basics", PriceCents: 2900},
+	}
+	if err != nil || !slices.Equal(byID, wantByID) {
+		t.Errorf("ProductsByIDs(7,1,99,1) = %v, %v; want %v", byID, err, wantByID)
+	}
+	if none, err := q.ProductsByIDs(ctx, nil); err != nil || len(none) != 0 {
+		t.Errorf("ProductsByIDs(nil) = %v, %v; want no rows", none, err)
 	}
 	var sales int
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM sales").Scan(&sales); err != nil || sales != 21 {
