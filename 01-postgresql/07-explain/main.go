@@ -27,6 +27,7 @@ const (
 	byCustomer  = "SELECT id, total_cents FROM explain_orders WHERE customer_id = $1"
 	totalOnly   = "SELECT total_cents FROM explain_orders WHERE customer_id = $1"
 	byStatusDay = "SELECT id FROM explain_orders WHERE status = $1 AND created_at >= $2 AND created_at < $3"
+	report      = "SELECT count(*) FROM explain_orders WHERE total_cents < $1"
 )
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
@@ -43,6 +44,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer pool.Close()
+	if err := requireStatStatements(ctx, pool); err != nil {
+		return err
+	}
 	if err := load(ctx, pool); err != nil {
 		return err
 	}
