@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,15 +155,56 @@ func TestFallsBackWhenReplicaIsBehind(t *testing.T) {
 
 func TestRun_RejectsBadConfig(t *testing.T) {
 	t.Parallel()
-	for _, env := range []map[string]string{
-		{"REPLICA_MAX_LAG_MIB": "lots"}, {"REPLICA_MAX_LAG_MIB": "-1"},
-		{"REPLICA_WAIT": "2"}, {"REPLICA_WAIT": "0s"},
-	} {
-		var out bytes.Buffer
-		err := run(t.Context(), testkit.Getenv(t, env), &out)
-		if err == nil || out.Len() != 0 {
-			t.Errorf("%v: err=%v output=%q, want an error before any work", env, err, out.String())
-		}
+	db := newDB(t)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"lag_not_a_number", map[string]string{"REPLICA_MAX_LAG_MIB": "lots"}, `REPLICA_MAX_LAG_MIB: want a whole number of MiB >= 0, got "lots"`},
+		{"negative_lag", map[string]string{"REPLICA_MAX_LAG_MIB": "-1"}, `REPLICA_MAX_LAG_MIB: want a whole number of MiB >= 0, got "-1"`},
+		{"wait_without_unit", map[string]string{"REPLICA_WAIT": "2"}, `REPLICA_WAIT: want a positive duration such as 2s, got "2"`},
+		{"zero_wait", map[string]string{"REPLICA_WAIT": "0s"}, `REPLICA_WAIT: want a positive duration such as 2s, got "0s"`},
+		{"bad_database_url", map[string]string{"DATABASE_URL": "postgres://%zz"}, "primary: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := map[string]string{"DATABASE_URL": db.URL, "DATABASE_REPLICA_URL": db.ReplicaURL}
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			var out bytes.Buffer
+			err := run(t.Context(), testkit.Getenv(t, env), &out)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || out.Len() != 0 {
+				t.Errorf("err=%v output=%q, want an error containing %q before any work", err, out.String(), tt.want)
+			}
+		})
+	}
+	// Nothing was written by the rejected runs.
+	var n int
+	if err := newPool(t, db.URL).QueryRow(t.Context(),
+		"SELECT count(*) FROM pg_tables WHERE tablename = 'replica_orders'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("replica_orders tables = %d (%v), want 0", n, err)
+	}
+}
+
+// DATABASE_REPLICA_URL pointing at the primary: the lag check says so and
+// reads that wait for a write go to the primary, instead of "zero lag".
+func TestRun_ReplicaURLIsAPrimary(t *testing.T) {
+	t.Parallel()
+	db := newDB(t)
+	var out bytes.Buffer
+	err := run(t.Context(), testkit.Getenv(t, map[string]string{
+		"DATABASE_URL": db.URL, "DATABASE_REPLICA_URL": db.URL}), &out)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	want := `write: order 1 paid, on the primary
+read after write: order 1 paid, from the primary
+replica lag: unknown (replica is not a standby: pg_is_in_recovery() is false)
+`
+	if out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -67,13 +68,19 @@ func (r *Router) Lag(ctx context.Context) (int64, error) {
 	if err := r.Primary.QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&head); err != nil {
 		return 0, fmt.Errorf("primary wal position: %w", err)
 	}
-	var lag int64
-	err := r.Replica.QueryRow(ctx, `SELECT greatest(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 0)::bigint`,
+	// NULL when the "replica" is not in recovery: a DSN pointing at a
+	// primary would otherwise read as zero lag.
+	var lag *int64
+	err := r.Replica.QueryRow(ctx, `SELECT CASE WHEN pg_is_in_recovery() THEN
+		greatest(pg_wal_lsn_diff($1::pg_lsn, pg_last_wal_replay_lsn()), 0)::bigint END`,
 		head).Scan(&lag)
 	if err != nil {
 		return 0, fmt.Errorf("replica lag: %w", err)
 	}
-	return lag, nil
+	if lag == nil {
+		return 0, errors.New("replica is not a standby: pg_is_in_recovery() is false")
+	}
+	return *lag, nil
 }
 
 func (r *Router) replicaReady(ctx context.Context, after LSN) bool {
