@@ -6,10 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
@@ -17,6 +20,7 @@ import (
 	"github.com/go-course/part4-infrastructure/testkit/certs"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // tenantDB is a fresh database owned by a fresh role whose password is
@@ -158,6 +162,10 @@ func TestRun_Rejects(t *testing.T) {
 			"PG_CA_CERT": empty}, "holds no PEM certificate"},
 		{"role_that_bypasses_rls", map[string]string{"DATABASE_URL": d.AdminURL},
 			"the role bypasses row-level security"},
+		// A server (or a man in the middle) that declines TLS: no plain-text retry.
+		{"server_without_tls", map[string]string{"DATABASE_PASSWORD_FILE": d.passwordFile,
+			"DATABASE_URL": "postgres://" + d.role + "@" + plainServer(t) + "/" + d.Name},
+			"server refused TLS connection"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -206,6 +214,74 @@ func TestServerRefusesPlainConnection(t *testing.T) {
 	var ssl bool
 	if err := conn.QueryRow(t.Context(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
 		t.Errorf("pg_stat_ssl: ssl=%t err=%v", ssl, err)
+	}
+}
+
+// plainServer is a TCP server that answers every SSLRequest with 'N' (no
+// TLS here), as a server without TLS or a downgrading proxy would, and
+// counts the connections that go on to send anything more.
+func plainServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return // closed at cleanup
+			}
+			wg.Go(func() {
+				defer c.Close()
+				var req [8]byte // length + SSLRequest code
+				if _, err := io.ReadFull(c, req[:]); err != nil {
+					return
+				}
+				if _, err := c.Write([]byte{'N'}); err != nil {
+					return
+				}
+				// A client that went on in plain text would send its
+				// startup message now; a refusing one closes.
+				if n, _ := c.Read(req[:]); n > 0 {
+					t.Errorf("the client sent %d bytes in plain text after the server declined TLS", n)
+				}
+			})
+		}
+	})
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String()
+}
+
+func TestVerifyFullKeepsEveryHost(t *testing.T) {
+	t.Parallel()
+	ca, err := certs.New(certs.DefaultHosts(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := ca.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := pgxpool.ParseConfig("postgres://app@db1:5432,db2:5433/app?sslmode=prefer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := verifyFull(cfg, filepath.Join(dir, certs.CACert)); err != nil {
+		t.Fatal(err)
+	}
+	got := []string{fmt.Sprintf("%s:%d tls=%s", cfg.ConnConfig.Host, cfg.ConnConfig.Port,
+		cfg.ConnConfig.TLSConfig.ServerName)}
+	for _, fb := range cfg.ConnConfig.Fallbacks {
+		name := "none"
+		if fb.TLSConfig != nil {
+			name = fb.TLSConfig.ServerName
+		}
+		got = append(got, fmt.Sprintf("%s:%d tls=%s", fb.Host, fb.Port, name))
+	}
+	if want := "db1:5432 tls=db1,db2:5433 tls=db2"; strings.Join(got, ",") != want {
+		t.Errorf("hosts = %s, want %s", strings.Join(got, ","), want)
 	}
 }
 

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -38,8 +41,9 @@ func readPassword(getenv func(string) string) (Secret, string, error) {
 }
 
 // verifyFull is sslmode=verify-full spelled out: trust only the given CA,
-// check the host name, and drop the plain-text fallbacks that the default
-// sslmode=prefer adds.
+// check each host's name, and drop the plain-text fallbacks that the
+// default sslmode=prefer adds. Every host of a multi-host DATABASE_URL
+// stays, each with its own ServerName.
 func verifyFull(cfg *pgxpool.Config, caFile string) error {
 	pem, err := os.ReadFile(caFile)
 	if err != nil {
@@ -49,12 +53,22 @@ func verifyFull(cfg *pgxpool.Config, caFile string) error {
 	if !roots.AppendCertsFromPEM(pem) {
 		return fmt.Errorf("PG_CA_CERT %s holds no PEM certificate", caFile)
 	}
-	cfg.ConnConfig.TLSConfig = &tls.Config{
-		RootCAs:    roots,
-		ServerName: cfg.ConnConfig.Host,
-		MinVersion: tls.VersionTLS12,
+	tlsFor := func(host string) *tls.Config {
+		return &tls.Config{RootCAs: roots, ServerName: host, MinVersion: tls.VersionTLS12}
 	}
-	cfg.ConnConfig.Fallbacks = nil
+	cc := &cfg.ConnConfig.Config
+	cc.TLSConfig = tlsFor(cc.Host)
+	seen := map[string]bool{net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port))): true}
+	var fallbacks []*pgconn.FallbackConfig
+	for _, fb := range cc.Fallbacks {
+		addr := net.JoinHostPort(fb.Host, strconv.Itoa(int(fb.Port)))
+		if seen[addr] {
+			continue // the plain-text twin of a host already tried with TLS
+		}
+		seen[addr] = true
+		fallbacks = append(fallbacks, &pgconn.FallbackConfig{Host: fb.Host, Port: fb.Port, TLSConfig: tlsFor(fb.Host)})
+	}
+	cc.Fallbacks = fallbacks
 	return nil
 }
 
