@@ -29,6 +29,8 @@ func main() {
 	}
 }
 
+// run takes no getenv: viper's AutomaticEnv reads the process environment
+// itself and cannot be handed another source.
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
