@@ -46,7 +46,8 @@ func run(_ context.Context, _ func(string) string, stdout io.Writer) error {
 		// A oneof is an interface field; each case is its own wrapper type.
 		Source: &inventoryv1.Product_Plant{Plant: "Riga roastery"},
 	}
-	fmt.Fprintf(stdout, "product %s %q %s stock=%d\n", p.GetSku(), p.GetName(), p.GetCategory(), p.GetStock())
+	fmt.Fprintf(stdout, "product %s %q %s stock=%d\n",
+		p.GetSku(), p.GetName(), p.GetCategory(), p.GetStock())
 	switch src := p.GetSource().(type) {
 	case *inventoryv1.Product_Supplier:
 		fmt.Fprintf(stdout, "source: supplier %q\n", src.Supplier)

@@ -109,7 +109,8 @@ func newServer(opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
 	// ask it, per service name or "" for the whole server.
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(srv, hs)
-	hs.SetServingStatus(inventoryv1.InventoryService_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	hs.SetServingStatus(inventoryv1.InventoryService_ServiceDesc.ServiceName,
+		healthpb.HealthCheckResponse_SERVING)
 	// Reflection lets grpcurl and other tools discover the API without the
 	// .proto files. Expose it only where the API is not a secret.
 	reflection.Register(srv)

@@ -67,7 +67,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		grpc.UnaryInterceptor(logClientIdentity(stdout)),
 	)
 	at := time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC)
-	inventoryv1.RegisterInventoryServiceServer(srv, inventory.NewServer(time.Now, inventory.Catalog(at)...))
+	inventoryv1.RegisterInventoryServiceServer(srv,
+		inventory.NewServer(time.Now, inventory.Catalog(at)...))
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	mode := "TLS"
@@ -104,7 +105,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 // serverConfig loads the server key pair; with mutual it also requires
 // every client to present a certificate signed by the CA in ca.crt.
 func serverConfig(dir string, mutual bool) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"))
+	cert, err := tls.LoadX509KeyPair(
+		filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"))
 	if err != nil {
 		return nil, fmt.Errorf("load server certificate (run make up to create %s): %w", dir, err)
 	}
