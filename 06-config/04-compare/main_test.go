@@ -244,7 +244,8 @@ func TestLoaders_reject_bad_input(t *testing.T) {
 			"*": {`"verbose" is not a log level`},
 		}},
 		{name: "rejects_unknown_flag_value", args: []string{"--log-level=verbose"}, want: map[string][]string{
-			"*": {"verbose"},
+			"*":     {`flags: invalid value "verbose" for flag -log-level: "verbose" is not a log level`},
+			"viper": {`'log_level' "verbose" is not a log level`},
 		}},
 		{name: "rejects_missing_required_value", noURL: true, want: map[string][]string{
 			"*": {"db.url: required"},
