@@ -253,23 +253,29 @@ func TestRichErrors(t *testing.T) {
 func TestImportStockBadLineChangesNothing(t *testing.T) {
 	t.Parallel()
 	c := inventoryv1.NewInventoryServiceClient(dial(t, startTCP(t)))
-	for name, lines := range map[string][]*inventoryv1.ImportStockRequest{
-		"invalid_quantity": {{Sku: "HW-042", Quantity: 10}, {Sku: "HW-042", Quantity: 0}},
-		"unknown_sku":      {{Sku: "HW-042", Quantity: 10}, {Sku: "NOPE-1", Quantity: 1}},
+	for name, tt := range map[string]struct {
+		lines []*inventoryv1.ImportStockRequest
+		code  codes.Code
+		msg   string
+	}{
+		"invalid_quantity": {[]*inventoryv1.ImportStockRequest{{Sku: "HW-042", Quantity: 10}, {Sku: "HW-042", Quantity: 0}},
+			codes.InvalidArgument, "line 2: "},
+		"unknown_sku": {[]*inventoryv1.ImportStockRequest{{Sku: "HW-042", Quantity: 10}, {Sku: "NOPE-1", Quantity: 1}},
+			codes.NotFound, "product NOPE-1 not found: nothing imported"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			imp, err := c.ImportStock(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, l := range lines {
+			for _, l := range tt.lines {
 				if err := imp.Send(l); err != nil {
 					break // the server may already have rejected the stream
 				}
 			}
 			_, err = imp.CloseAndRecv()
-			if code := status.Code(err); code != codes.InvalidArgument && code != codes.NotFound {
-				t.Fatalf("ImportStock error = %v", err)
+			if st := status.Convert(err); st.Code() != tt.code || !strings.Contains(st.Message(), tt.msg) {
+				t.Fatalf("ImportStock error = %v, want %v containing %q", err, tt.code, tt.msg)
 			}
 			if got := stockOf(t, c, "HW-042"); got != 150 {
 				t.Errorf("HW-042 stock = %d after a rejected import, want 150", got)
