@@ -308,6 +308,34 @@ func TestRetryable(t *testing.T) {
 	}
 }
 
+// The breaker counts an answer from the server as the database being up,
+// unless the answer says it is not.
+func TestAnswered(t *testing.T) {
+	t.Parallel()
+	pg := func(code string) error { return fmt.Errorf("exec: %w", &pgconn.PgError{Code: code}) }
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"unique_violation_is_an_answer", pg("23505"), true},
+		{"serialization_failure_is_an_answer", pg("40001"), true},
+		{"too_many_connections", pg("53300"), false},
+		{"admin_shutdown", pg("57P01"), false},
+		{"starting_up", pg("57P03"), false},
+		{"connection_failure", pg("08006"), false},
+		{"dial_refused", &pgconn.ConnectError{}, false},
+		{"deadline", context.DeadlineExceeded, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := answered(tt.err); got != tt.want {
+				t.Errorf("answered = %t, want %t", got, tt.want)
+			}
+		})
+	}
+}
+
 func TestPayRejectsBadInput(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -35,17 +36,31 @@ type Guard struct {
 // violation, say) means the database is up.
 func NewGuard(p Policy) *Guard {
 	return &Guard{policy: p, breaker: gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:        "postgres",
-		MaxRequests: 1, // one probe in half-open
-		Timeout:     p.OpenFor,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= p.TripAfter },
-		IsSuccessful: func(err error) bool {
-			var pgErr *pgconn.PgError
-			return err == nil || errors.As(err, &pgErr)
-		},
+		Name:         "postgres",
+		MaxRequests:  1, // one probe in half-open
+		Timeout:      p.OpenFor,
+		ReadyToTrip:  func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= p.TripAfter },
+		IsSuccessful: func(err error) bool { return err == nil || answered(err) },
 		// The caller giving up says nothing about the database.
 		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) },
 	})}
+}
+
+// answered reports whether the database itself answered the call: a
+// constraint violation or a serialization failure means it is up. Errors of
+// class 08 (connection), 53 (too many connections, out of resources) and 57
+// (shutting down, starting up, statement timeout) mean it is not.
+func answered(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	for _, class := range []string{"08", "53", "57"} {
+		if strings.HasPrefix(pgErr.Code, class) {
+			return false
+		}
+	}
+	return true
 }
 
 // State is the breaker's state: closed, open or half-open.
