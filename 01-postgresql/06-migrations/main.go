@@ -19,6 +19,14 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
+// The versions the program stops at: expand (nullable column, dual-write
+// trigger), everything short of the contract, and the contract.
+const (
+	versionExpand   = 2
+	versionIndexed  = 6
+	versionContract = 7
+)
+
 // Migrations and the desired schema travel inside the binary.
 //
 //go:embed *.sql schema.hcl
@@ -72,8 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	// Expand, then backfill; the new version of the application can be
 	// deployed once the expand step is in.
-	if version < 5 {
-		if err := m.To(ctx, 2); err != nil {
+	if version < versionIndexed {
+		if err := m.To(ctx, versionExpand); err != nil {
 			return err
 		}
 		rows, batches, err := backfill(ctx, conn, 250)
@@ -82,11 +90,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		fmt.Fprintf(stdout, "backfill: %d rows in %d batches of 250\n", rows, batches)
 	}
-	if err := m.To(ctx, 5); err != nil {
+	if err := m.To(ctx, versionIndexed); err != nil {
 		return err
 	}
-	if version == 6 {
-		fmt.Fprintln(stdout, "contract: already applied, schema at version 6")
+	if version == versionContract {
+		fmt.Fprintf(stdout, "contract: already applied, schema at version %d\n", version)
 		return nil
 	}
 
@@ -112,7 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		fmt.Fprintln(stdout, `contract: refused (destructive); run with -contract once no deployed version reads "name"`)
 		return nil
 	}
-	if err := m.To(ctx, 6); err != nil {
+	if err := m.To(ctx, versionContract); err != nil {
 		return err
 	}
 	// The contract was the last difference: the live schema is schema.hcl.

@@ -33,8 +33,9 @@ seed: 1000 profiles written by the old version
 migrate: 002_expand_display_name.sql
 backfill: 1000 rows in 4 batches of 250
 migrate: 003_display_name_check_not_valid.sql
-migrate: 004_validate_and_set_not_null.sql
-migrate: 005_index_concurrently.sql
+migrate: 004_validate_check.sql
+migrate: 005_set_not_null.sql
+migrate: 006_index_concurrently.sql
 atlas: 1 change(s) to reach schema.hcl
 atlas:   ALTER TABLE "public"."profiles" DROP COLUMN "name"
 lint: DS103 drops column "name" of table "profiles"
@@ -44,8 +45,8 @@ contract: refused (destructive); run with -contract once no deployed version rea
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
 	if got := query(t, db.URL, `SELECT (SELECT version FROM profiles_schema_version) || ' ' ||
-		count(*) || ' ' || count(*) FILTER (WHERE display_name = name) FROM profiles`); got != "5 1000 1000" {
-		t.Errorf("version, rows, backfilled = %s, want 5 1000 1000", got)
+		count(*) || ' ' || count(*) FILTER (WHERE display_name = name) FROM profiles`); got != "6 1000 1000" {
+		t.Errorf("version, rows, backfilled = %s, want 6 1000 1000", got)
 	}
 	if got := query(t, db.URL, `SELECT indisvalid::text FROM pg_index
 		WHERE indexrelid = 'profiles_display_name_idx'::regclass`); got != "true" {
@@ -59,7 +60,7 @@ contract: refused (destructive); run with -contract once no deployed version rea
 	want = `atlas: 1 change(s) to reach schema.hcl
 atlas:   ALTER TABLE "public"."profiles" DROP COLUMN "name"
 lint: DS103 drops column "name" of table "profiles"
-migrate: 006_contract_drop_name.sql
+migrate: 007_contract_drop_name.sql
 atlas: 0 change(s) to reach schema.hcl
 `
 	if out.String() != want {
@@ -261,7 +262,7 @@ func TestExpandContractUnderTraffic(t *testing.T) {
 	}
 	cur := startApp(t, db.URL, newOp)
 	progress(t, 20, old, cur)
-	for _, v := range []int32{3, 4, 5} {
+	for _, v := range []int32{3, 4, 5, 6} {
 		step(v)
 		progress(t, 20, old, cur)
 	}
@@ -273,7 +274,7 @@ func TestExpandContractUnderTraffic(t *testing.T) {
 		t.Errorf("rows from both versions, all with display_name = name: %s", got)
 	}
 	old.stop() // the last instance of the old version is gone
-	step(6)
+	step(7)
 	progress(t, 20, cur)
 	cur.stop()
 
