@@ -34,6 +34,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("11-observability", flag.ContinueOnError)
+	fs.SetOutput(stdout)
 	serve := fs.Bool("serve", false, "keep serving /metrics until Ctrl-C")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
