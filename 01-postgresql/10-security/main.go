@@ -101,9 +101,7 @@ ALTER TABLE tenant_invoices FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_isolation ON tenant_invoices;
 CREATE POLICY tenant_isolation ON tenant_invoices
 	USING (tenant_id = current_setting('app.tenant_id', true))
-	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));
--- The demo starts from an empty table on every run.
-TRUNCATE tenant_invoices;`)
+	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));`)
 		if err != nil {
 			return fmt.Errorf("set up row-level security: %w", err)
 		}

@@ -17,6 +17,11 @@ func tenantDemo(ctx context.Context, pool *pgxpool.Pool, stdout io.Writer) error
 	seed := map[string][]int64{"acme": {100, 250}, "globex": {999}}
 	for _, tenant := range []string{"acme", "globex"} {
 		err := withTenant(ctx, pool, tenant, func(tx pgx.Tx) error {
+			// Each run starts the demo's tenants afresh; the policy limits
+			// the DELETE to this tenant's rows, other tenants keep theirs.
+			if _, err := tx.Exec(ctx, "DELETE FROM tenant_invoices"); err != nil {
+				return fmt.Errorf("clear invoices: %w", err)
+			}
 			for _, cents := range seed[tenant] {
 				// tenant_id comes from the column default: the session's tenant.
 				if _, err := tx.Exec(ctx,
