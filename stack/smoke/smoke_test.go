@@ -230,17 +230,27 @@ func TestKafkaRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() {
+		_ = conn.DeleteTopics(topic)
+		_ = conn.Close()
+	})
 	if err := conn.CreateTopics(kafka.TopicConfig{Topic: topic, NumPartitions: 3, ReplicationFactor: 1}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = conn.DeleteTopics(topic) })
 
-	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll}
+	// A transport of its own: kafka-go's shared DefaultTransport caches
+	// metadata, and a topic created a moment ago can be unknown to it.
+	tr := &kafka.Transport{}
+	defer tr.CloseIdleConnections()
+	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, Transport: tr}
 	msgs := []kafka.Message{{Key: []byte("a"), Value: []byte("1")}, {Key: []byte("b"), Value: []byte("2")}, {Key: []byte("c"), Value: []byte("3")}}
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
-		t.Fatal(err)
-	}
+	eventually(t, 10*time.Second, func() error {
+		err := w.WriteMessages(ctx, msgs...)
+		if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
+			t.Fatalf("write: %v", err)
+		}
+		return err
+	})
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
