@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/caarlos0/env/v11 v11.4.2
 	github.com/fsnotify/fsnotify v1.9.0
+	github.com/go-course/part4-infrastructure/testkit v0.0.0-00010101000000-000000000000
 	github.com/go-viper/mapstructure/v2 v2.4.0
 	github.com/kelseyhightower/envconfig v1.4.0
 	github.com/spf13/pflag v1.0.10

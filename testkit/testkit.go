@@ -239,3 +239,19 @@ func RepoRoot() string {
 	}
 	return filepath.Dir(filepath.Dir(file))
 }
+
+// UnsetPrefix unsets, for the rest of the test, every environment variable
+// whose name starts with prefix, so a developer's own settings cannot leak
+// into a test of a config loader; they are restored afterwards. Like
+// t.Setenv, it rules out t.Parallel.
+func UnsetPrefix(t testing.TB, prefix string) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, prefix) {
+			t.Setenv(k, "") // registers the restore
+			if err := os.Unsetenv(k); err != nil {
+				t.Fatalf("unset %s: %v", k, err)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package testkit_test
 import (
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -150,4 +151,21 @@ func ExampleRedact() {
 	// Output:
 	// postgres://app:xxxxx@localhost:5432/app
 	// localhost:6379
+}
+
+func TestUnsetPrefix(t *testing.T) {
+	t.Setenv("TESTKIT_UNSET_A", "1")
+	t.Setenv("TESTKIT_KEEP", "2")
+	t.Run("unsets_only_the_prefix", func(t *testing.T) {
+		testkit.UnsetPrefix(t, "TESTKIT_UNSET_")
+		if _, ok := os.LookupEnv("TESTKIT_UNSET_A"); ok {
+			t.Error("TESTKIT_UNSET_A still set")
+		}
+		if os.Getenv("TESTKIT_KEEP") != "2" {
+			t.Error("TESTKIT_KEEP changed")
+		}
+	})
+	if os.Getenv("TESTKIT_UNSET_A") != "1" {
+		t.Error("TESTKIT_UNSET_A not restored after the subtest")
+	}
 }

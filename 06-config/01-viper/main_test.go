@@ -13,25 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-course/part4-infrastructure/testkit"
+
 	"github.com/spf13/pflag"
 )
 
 const secret = "s3cret-value"
-
-// cleanEnv unsets every APP_ variable for the test, so the developer's
-// environment cannot leak in; t.Setenv restores them afterwards. Viper
-// reads the process environment, so these tests cannot run in parallel.
-func cleanEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "APP_") {
-			t.Setenv(k, "")
-			if err := os.Unsetenv(k); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
 
 // writeFile replaces path atomically (write a temp file, rename), the way
 // a ConfigMap update or a careful deploy does.
@@ -50,7 +37,7 @@ func writeFile(t *testing.T, path, content string) {
 // config path.
 func setup(t *testing.T, yaml string) string {
 	t.Helper()
-	cleanEnv(t)
+	testkit.UnsetPrefix(t, "APP_")
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "db-password"), secret)
 	path := filepath.Join(dir, "config.yaml")
@@ -240,7 +227,7 @@ func TestWatchFile_applies_a_valid_edit_and_keeps_the_config_on_a_broken_one(t *
 }
 
 func TestRun_help_prints_the_flags(t *testing.T) {
-	cleanEnv(t)
+	testkit.UnsetPrefix(t, "APP_")
 	var out bytes.Buffer
 	if err := run(t.Context(), []string{"--help"}, &out); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-course/part4-infrastructure/testkit"
 )
 
 const secret = "s3cret-value"
@@ -15,14 +17,7 @@ const secret = "s3cret-value"
 // reads the process environment, so these tests cannot run in parallel.
 func setup(t *testing.T) {
 	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "APP_") {
-			t.Setenv(k, "")
-			if err := os.Unsetenv(k); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	testkit.UnsetPrefix(t, "APP_")
 	path := filepath.Join(t.TempDir(), "db-password")
 	if err := os.WriteFile(path, []byte(secret), 0o600); err != nil {
 		t.Fatal(err)

@@ -1,11 +1,15 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/go-course/part4-infrastructure/testkit"
+)
 
 // BenchmarkLoad loads the same config — file, two variables, one flag,
 // secret file, validation — with each loader.
 func BenchmarkLoad(b *testing.B) {
-	cleanEnv(b)
+	testkit.UnsetPrefix(b, "APP_")
 	dir := b.TempDir()
 	path := writeYAML(b, dir, []string{"url: postgres://app@localhost:5432/app",
 		"password_file: " + writeSecret(b, dir, "pw")},

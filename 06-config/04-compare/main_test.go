@@ -9,24 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-course/part4-infrastructure/testkit"
 )
 
 const secret = "s3cret-value"
-
-// cleanEnv unsets every APP_ variable for the test; t.Setenv restores them
-// afterwards. Three of the four loaders read the process environment, so
-// these tests cannot run in parallel.
-func cleanEnv(t testing.TB) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "APP_") {
-			t.Setenv(k, "")
-			if err := os.Unsetenv(k); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-}
 
 // writeSecret writes a password file named name into dir.
 func writeSecret(t testing.TB, dir, name string) string {
@@ -125,7 +112,7 @@ func TestLoaders_precedence(t *testing.T) {
 					continue // required: no default
 				}
 				t.Run(fmt.Sprintf("%s/%s/%s", l.name, f.name, top), func(t *testing.T) {
-					cleanEnv(t)
+					testkit.UnsetPrefix(t, "APP_")
 					db := map[string]string{"url": baseDB["url"], "password_file": baseDB["password_file"]}
 					var lines []string
 					if top >= layerFile {
@@ -159,7 +146,7 @@ func TestLoaders_precedence(t *testing.T) {
 }
 
 func TestRun_prints_the_same_config_from_every_loader(t *testing.T) {
-	cleanEnv(t)
+	testkit.UnsetPrefix(t, "APP_")
 	dir := t.TempDir()
 	path := writeYAML(t, dir, []string{"url: postgres://app@localhost:5432/app",
 		"password_file: " + writeSecret(t, dir, "pw")}, []string{"allowed_origins: [https://example.com]"})
@@ -182,7 +169,7 @@ func TestRun_prints_the_same_config_from_every_loader(t *testing.T) {
 }
 
 func TestLoaders_read_the_secret_and_never_print_it(t *testing.T) {
-	cleanEnv(t)
+	testkit.UnsetPrefix(t, "APP_")
 	dir := t.TempDir()
 	path := writeYAML(t, dir, []string{"url: postgres://app@localhost:5432/app",
 		"password_file: " + writeSecret(t, dir, "pw")}, nil)
@@ -270,7 +257,7 @@ func TestLoaders_reject_bad_input(t *testing.T) {
 	for _, tt := range tests {
 		for _, l := range loaders() {
 			t.Run(tt.name+"/"+l.name, func(t *testing.T) {
-				cleanEnv(t)
+				testkit.UnsetPrefix(t, "APP_")
 				dir := t.TempDir()
 				db := []string{"url: postgres://app@localhost:5432/app", "password_file: " + writeSecret(t, dir, "pw")}
 				if tt.noURL {
@@ -302,7 +289,7 @@ func TestLoaders_reject_bad_input(t *testing.T) {
 }
 
 func TestLoaders_reject_a_secret_with_a_line_break(t *testing.T) {
-	cleanEnv(t)
+	testkit.UnsetPrefix(t, "APP_")
 	dir := t.TempDir()
 	pw := filepath.Join(dir, "pw")
 	if err := os.WriteFile(pw, []byte(secret+"\n"), 0o600); err != nil { // echo s3cret-value > pw
@@ -321,7 +308,7 @@ func TestLoaders_reject_a_secret_with_a_line_break(t *testing.T) {
 }
 
 func TestRun_help_lists_the_flags(t *testing.T) {
-	cleanEnv(t)
+	testkit.UnsetPrefix(t, "APP_")
 	var out bytes.Buffer
 	if err := run([]string{"--help"}, &out); err != nil {
 		t.Fatalf("run --help: %v", err)
@@ -340,7 +327,7 @@ func TestRun_help_lists_the_flags(t *testing.T) {
 }
 
 func TestRun_rejects_a_bad_flag_naming_it(t *testing.T) {
-	cleanEnv(t)
+	testkit.UnsetPrefix(t, "APP_")
 	var out bytes.Buffer
 	err := run([]string{"--http-port=abc"}, &out)
 	if err == nil || !strings.Contains(err.Error(), `stdlib: flags: invalid value "abc" for flag -http-port`) {
