@@ -11,9 +11,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/go-course/part4-infrastructure/testkit"
 
 	"go.uber.org/goleak"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -60,11 +61,17 @@ func TestRunDemo(t *testing.T) {
 func TestRunServesUntilCancelled(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, noEnv, out) }()
 
-	addr := waitFor(t, func() string { return addrRE.FindString(out.String()) })
+	var addr string
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if addr = addrRE.FindString(out.String()); addr == "" {
+			return fmt.Errorf("no listen address in output %q", out.String())
+		}
+		return nil
+	})
 	conn := dial(t, addr)
 	res, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{})
 	if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
@@ -499,37 +506,6 @@ func violationFields(st *status.Status) []string {
 		}
 	}
 	return fields
-}
-
-// waitFor polls f until it returns a non-empty string, with a deadline.
-func waitFor(t *testing.T, f func() string) string {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if s := f(); s != "" {
-			return s
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatal("condition not met within 10s")
-	return ""
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestReadMaskSelectsFields(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -146,34 +145,15 @@ func TestRun_rejects_bad_input(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to read while run writes to it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor polls until out contains s or the deadline passes.
-func waitFor(t *testing.T, out *syncBuffer, s string) {
+// waitFor waits until out contains s.
+func waitFor(t *testing.T, out *testkit.Buffer, s string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), s) {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %q within 10s; output:\n%s", s, out.String())
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if !strings.Contains(out.String(), s) {
+			return fmt.Errorf("no %q in output:\n%s", s, out.String())
 		}
-		time.Sleep(10 * time.Millisecond) // polling interval, not synchronisation
-	}
+		return nil
+	})
 }
 
 func TestWatchFile_applies_a_valid_edit_and_keeps_the_config_on_a_broken_one(t *testing.T) {
@@ -186,7 +166,7 @@ func TestWatchFile_applies_a_valid_edit_and_keeps_the_config_on_a_broken_one(t *
 	var live atomic.Pointer[Config]
 	live.Store(first)
 
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{ReplaceAttr: dropTime}))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -255,7 +235,7 @@ func TestRun_rejects_a_secret_with_a_line_break(t *testing.T) {
 
 func TestRun_watches_until_the_context_ends(t *testing.T) {
 	path := setup(t, baseYAML)
-	out := &syncBuffer{}
+	out := &testkit.Buffer{}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"--config", path}, out) }()

@@ -33,26 +33,6 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.37.0"
 )
 
-// eventually polls cond every 50 ms until it returns nil or d passes.
-func eventually(t *testing.T, d time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not true after %s: %v", d, err)
-		}
-		select {
-		case <-t.Context().Done():
-			t.Fatalf("test canceled while waiting: %v", err)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
 func verifyFullConfig(t *testing.T, dsn string) *pgx.ConnConfig {
 	t.Helper()
 	caFile := testkit.Require(t, testkit.PostgresCA)
@@ -151,7 +131,7 @@ func TestReplicaSeesPrimaryWrite(t *testing.T) {
 	if err := replica.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || !inRecovery {
 		t.Fatalf("replica: pg_is_in_recovery = %v, %v; want true", inRecovery, err)
 	}
-	eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		var note string
 		return replica.QueryRow(ctx, fmt.Sprintf("SELECT note FROM %s WHERE id = 1", table)).Scan(&note)
 	})
@@ -244,7 +224,7 @@ func TestKafkaRoundTrip(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	w := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topic, Balancer: &kafka.Hash{}, RequiredAcks: kafka.RequireAll, Transport: tr}
 	msgs := []kafka.Message{{Key: []byte("a"), Value: []byte("1")}, {Key: []byte("b"), Value: []byte("2")}, {Key: []byte("c"), Value: []byte("3")}}
-	eventually(t, 10*time.Second, func() error {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		err := w.WriteMessages(ctx, msgs...)
 		if err != nil && !errors.Is(err, kafka.UnknownTopicOrPartition) {
 			t.Fatalf("write: %v", err)
@@ -370,7 +350,7 @@ func findTrace(t *testing.T, service, spanName string) {
 	t.Helper()
 	base := testkit.Require(t, testkit.JaegerQuery)
 	u := strings.TrimRight(base, "/") + "/api/traces?service=" + url.QueryEscape(service) + "&lookback=1h&limit=5"
-	eventually(t, 20*time.Second, func() error {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, http.NoBody)
