@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgproxy"
 	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
+	"github.com/go-course/part4-infrastructure/faultproxy"
 	"github.com/go-course/part4-infrastructure/testkit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -90,8 +90,8 @@ func readStatus(ctx context.Context, r *Router, after LSN) (Source, string, erro
 func TestReplicaDownFallsBackToPrimary(t *testing.T) {
 	t.Parallel()
 	db := newDB(t)
-	proxy := pgproxy.New(t, db.ReplicaURL)
-	r := &Router{Primary: newPool(t, db.URL), Replica: newPool(t, proxy.URL),
+	proxy, proxyURL := faultproxy.ForURL(t, db.ReplicaURL)
+	r := &Router{Primary: newPool(t, db.URL), Replica: newPool(t, proxyURL),
 		MaxLagBytes: 1 << 40, WaitFor: 30 * time.Second, Probe: 5 * time.Second}
 	pgtest.Exec(t, db.URL, "CREATE TABLE replica_orders (id bigint PRIMARY KEY, status text NOT NULL)")
 	lsn, err := r.Write(t.Context(), func(tx pgx.Tx) error {

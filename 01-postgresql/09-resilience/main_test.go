@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgproxy"
 	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
+	"github.com/go-course/part4-infrastructure/faultproxy"
 	"github.com/go-course/part4-infrastructure/testkit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -65,13 +65,13 @@ func fastPolicy() Policy {
 // table created and the connection already open and its INSERT statement
 // prepared. The pool never pings a connection before handing it out, so a
 // toxic added now hits the INSERT itself, however long the test waited.
-func setup(t *testing.T) (*pgproxy.Proxy, *pgxpool.Pool) {
+func setup(t *testing.T) (*faultproxy.Proxy, *pgxpool.Pool) {
 	t.Helper()
 	db := pgtest.NewDatabase(t)
 	pgtest.Exec(t, db.URL, `CREATE TABLE resilience_payments (request_id text PRIMARY KEY,
 		invoice text NOT NULL UNIQUE, amount_cents bigint NOT NULL)`)
-	proxy := pgproxy.New(t, db.URL)
-	cfg, err := pgxpool.ParseConfig(proxy.URL)
+	proxy, proxyURL := faultproxy.ForURL(t, db.URL)
+	cfg, err := pgxpool.ParseConfig(proxyURL)
 	if err != nil {
 		t.Fatal(err)
 	}
