@@ -127,18 +127,79 @@ func TestPostgresResetPeer(t *testing.T) {
 	}
 }
 
-func TestPostgresBandwidth(t *testing.T) {
+func TestPostgresForURL(t *testing.T) {
 	t.Parallel()
 	u := testkit.Require(t, testkit.Postgres)
 	p, proxied := faultproxy.ForURL(t, u)
-	if strings.Contains(proxied, testkit.Redact(u)) || !strings.Contains(proxied, p.Addr()) {
-		t.Fatalf("ForURL did not point the URL at the proxy: %s", testkit.Redact(proxied))
+	if !strings.Contains(proxied, "@"+p.Addr()+"/") {
+		t.Fatalf("ForURL did not point the URL at the proxy %s: %s", p.Addr(), testkit.Redact(proxied))
 	}
-	// 1 KB/s: the 1-byte answer still arrives, so the toxic is in the path
-	// but does not break small exchanges.
-	p.Bandwidth(t, 1)
 	if b, err := pgSSLRequest(p.Addr(), 3*time.Second); err != nil || b != 'S' {
-		t.Fatalf("SSLRequest under a bandwidth limit: %q, %v", b, err)
+		t.Fatalf("SSLRequest through ForURL's proxy: %q, %v", b, err)
+	}
+}
+
+// redisDo sends one RESP command over conn and reads a bulk or simple reply.
+func redisDo(conn net.Conn, r *bufio.Reader, args ...string) (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		return "", err
+	}
+	head, err := r.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(head, "$") {
+		return strings.TrimSpace(head), nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(head, "$%d", &n); err != nil || n < 0 {
+		return "", fmt.Errorf("reply %q", head)
+	}
+	buf := make([]byte, n+2)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return "", err
+	}
+	return string(buf[:n]), nil
+}
+
+func TestRedisBandwidth(t *testing.T) {
+	t.Parallel()
+	addr := testkit.Require(t, testkit.Redis)
+	key := testkit.Name(t)
+	value := strings.Repeat("x", 32*1024)
+	direct, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer direct.Close()
+	dr := bufio.NewReader(direct)
+	if got, err := redisDo(direct, dr, "SET", key, value, "EX", "60"); err != nil || got != "+OK" {
+		t.Fatalf("SET: %q, %v", got, err)
+	}
+
+	p := faultproxy.New(t, addr)
+	p.Bandwidth(t, 32) // 32 KB/s: the 32 KiB reply needs about a second
+	conn, err := net.DialTimeout("tcp", p.Addr(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	got, err := redisDo(conn, bufio.NewReader(conn), "GET", key)
+	if err != nil || got != value {
+		t.Fatalf("GET through the throttled proxy: %d bytes, %v", len(got), err)
+	}
+	// A lower bound the toxic guarantees (half the nominal time).
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Fatalf("32 KiB at 32 KB/s arrived in %s: the bandwidth toxic is not applied", d)
 	}
 }
 
