@@ -40,8 +40,12 @@ func PubSub(ctx context.Context, nc *nats.Conn, pattern string, subjects ...stri
 func Share(ctx context.Context, nc *nats.Conn, subject string, n int) (queued, plain int64, err error) {
 	var q, p atomic.Int64
 	for _, sub := range []func() (*nats.Subscription, error){
-		func() (*nats.Subscription, error) { return nc.QueueSubscribe(subject, "workers", func(*nats.Msg) { q.Add(1) }) },
-		func() (*nats.Subscription, error) { return nc.QueueSubscribe(subject, "workers", func(*nats.Msg) { q.Add(1) }) },
+		func() (*nats.Subscription, error) {
+			return nc.QueueSubscribe(subject, "workers", func(*nats.Msg) { q.Add(1) })
+		},
+		func() (*nats.Subscription, error) {
+			return nc.QueueSubscribe(subject, "workers", func(*nats.Msg) { q.Add(1) })
+		},
 		func() (*nats.Subscription, error) { return nc.Subscribe(subject, func(*nats.Msg) { p.Add(1) }) },
 		func() (*nats.Subscription, error) { return nc.Subscribe(subject, func(*nats.Msg) { p.Add(1) }) },
 	} {
