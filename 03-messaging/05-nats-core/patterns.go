@@ -39,21 +39,17 @@ func PubSub(ctx context.Context, nc *nats.Conn, pattern string, subjects ...stri
 // (each gets every job); it returns both delivery counts.
 func Share(ctx context.Context, nc *nats.Conn, subject string, n int) (queued, plain int64, err error) {
 	var q, p atomic.Int64
-	for _, sub := range []func() (*nats.Subscription, error){
-		func() (*nats.Subscription, error) {
-			return nc.QueueSubscribe(subject, "workers", func(*nats.Msg) { q.Add(1) })
-		},
-		func() (*nats.Subscription, error) {
-			return nc.QueueSubscribe(subject, "workers", func(*nats.Msg) { q.Add(1) })
-		},
-		func() (*nats.Subscription, error) { return nc.Subscribe(subject, func(*nats.Msg) { p.Add(1) }) },
-		func() (*nats.Subscription, error) { return nc.Subscribe(subject, func(*nats.Msg) { p.Add(1) }) },
-	} {
-		s, err := sub()
+	for range 2 {
+		worker, err := nc.QueueSubscribe(subject, "workers", func(*nats.Msg) { q.Add(1) })
+		if err != nil {
+			return 0, 0, fmt.Errorf("queue subscribe %s: %w", subject, err)
+		}
+		defer worker.Unsubscribe()
+		listener, err := nc.Subscribe(subject, func(*nats.Msg) { p.Add(1) })
 		if err != nil {
 			return 0, 0, fmt.Errorf("subscribe %s: %w", subject, err)
 		}
-		defer s.Unsubscribe()
+		defer listener.Unsubscribe()
 	}
 	for i := range n {
 		if err := nc.Publish(subject, fmt.Append(nil, i)); err != nil {
