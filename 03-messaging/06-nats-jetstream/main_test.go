@@ -13,7 +13,7 @@ import (
 	"github.com/go-course/part4-infrastructure/testkit"
 )
 
-func connect(t *testing.T) (*nats.Conn, jetstream.JetStream) {
+func connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
 	nc, err := nats.Connect(testkit.Require(t, testkit.NATS), nats.Timeout(2*time.Second))
 	if err != nil {
@@ -29,7 +29,7 @@ func connect(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 
 // newStream creates a stream with the example's config under a unique
 // name and deletes it when the test ends.
-func newStream(t *testing.T, js jetstream.JetStream) (string, jetstream.Stream) {
+func newStream(t testing.TB, js jetstream.JetStream) (string, jetstream.Stream) {
 	t.Helper()
 	name := strings.ToUpper(testkit.Name(t))
 	s, err := js.CreateStream(t.Context(), StreamConfig(name))
@@ -40,7 +40,7 @@ func newStream(t *testing.T, js jetstream.JetStream) (string, jetstream.Stream) 
 	return name, s
 }
 
-func deleteStream(t *testing.T, js jetstream.JetStream, name string) {
+func deleteStream(t testing.TB, js jetstream.JetStream, name string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := js.DeleteStream(ctx, name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
