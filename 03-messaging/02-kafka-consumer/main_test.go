@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,8 +38,11 @@ func TestMain(m *testing.M) {
 // Close, no final commit) right after the effect of the Nth message and
 // before that message's commit.
 func child(topic string) int {
-	var crashAfter int64
-	fmt.Sscan(os.Getenv(childCrash), &crashAfter)
+	crashAfter, err := strconv.ParseInt(os.Getenv(childCrash), 10, 64)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, os.Getenv("DATABASE_URL"))
@@ -46,6 +50,7 @@ func child(topic string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	defer pool.Close()
 	pay := &Payments{Pool: pool, Group: topic + "-billing"}
 	c := NewConsumer(strings.Split(os.Getenv("KAFKA_BROKERS"), ","), topic, pay.Group)
 	var n atomic.Int64

@@ -17,7 +17,7 @@ func PubSub(ctx context.Context, nc *nats.Conn, pattern string, subjects ...stri
 	if err != nil {
 		return nil, fmt.Errorf("subscribe %s: %w", pattern, err)
 	}
-	defer sub.Unsubscribe()
+	defer func() { _ = sub.Unsubscribe() }()
 	for _, s := range subjects {
 		if err := nc.Publish(s, []byte("o-1")); err != nil {
 			return nil, fmt.Errorf("publish %s: %w", s, err)
@@ -44,12 +44,12 @@ func Share(ctx context.Context, nc *nats.Conn, subject string, n int) (queued, p
 		if err != nil {
 			return 0, 0, fmt.Errorf("queue subscribe %s: %w", subject, err)
 		}
-		defer worker.Unsubscribe()
+		defer func() { _ = worker.Unsubscribe() }()
 		listener, err := nc.Subscribe(subject, func(*nats.Msg) { p.Add(1) })
 		if err != nil {
 			return 0, 0, fmt.Errorf("subscribe %s: %w", subject, err)
 		}
-		defer listener.Unsubscribe()
+		defer func() { _ = listener.Unsubscribe() }()
 	}
 	for i := range n {
 		if err := nc.Publish(subject, fmt.Append(nil, i)); err != nil {
@@ -84,7 +84,7 @@ func RequestReply(ctx context.Context, nc *nats.Conn, prefix string) ([]string, 
 		if err != nil {
 			return nil, fmt.Errorf("subscribe %s: %w", subj, err)
 		}
-		defer sub.Unsubscribe()
+		defer func() { _ = sub.Unsubscribe() }()
 	}
 	var lines []string
 	for _, subj := range []string{prefix + ".price", prefix + ".silent", prefix + ".nobody"} {

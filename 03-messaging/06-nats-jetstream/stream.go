@@ -75,7 +75,7 @@ func Consume(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream 
 	if err != nil {
 		return nil, fmt.Errorf("subscribe advisories: %w", err)
 	}
-	defer adv.Unsubscribe()
+	defer func() { _ = adv.Unsubscribe() }()
 
 	// Consume pulls in the background; PullMaxMessages bounds what waits in
 	// the client (default 500) while its AckWait is already running.
