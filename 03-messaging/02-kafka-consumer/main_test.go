@@ -400,3 +400,29 @@ func TestRetry_waits_RetryDelay(t *testing.T) {
 		t.Fatal("message never retried")
 	}
 }
+
+// TestRun_keeps_the_database_password_out_of_errors: an unreachable and a
+// malformed DATABASE_URL both fail with errors that do not carry the password.
+func TestRun_keeps_the_database_password_out_of_errors(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	const secret = "s3cr3t-Pa55w0rd"
+	for name, dsn := range map[string]string{
+		"unreachable": "postgres://app:" + secret + "@127.0.0.1:1/app?connect_timeout=1",
+		"malformed":   "postgres://app:" + secret + "@127.0.0.1:notaport/app",
+	} {
+		t.Run(name, func(t *testing.T) {
+			var out strings.Builder
+			getenv := testkit.Getenv(t, map[string]string{
+				"KAFKA_BROKERS": strings.Join(brokers, ","), "DATABASE_URL": dsn})
+			err := run(t.Context(), []string{"-topic", testkit.Name(t)}, getenv, &out)
+			if err == nil {
+				t.Fatal("run succeeded without a database")
+			}
+			for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), out.String()} {
+				if strings.Contains(s, secret) {
+					t.Errorf("password leaked: %s", s)
+				}
+			}
+		})
+	}
+}
