@@ -124,3 +124,29 @@ func TestCreateTopic_keeps_an_existing_topic(t *testing.T) {
 		}
 	}
 }
+
+// TestWriter_does_not_create_a_missing_topic: kafka-go asks the broker not
+// to auto-create (AllowAutoTopicCreation is false), so a typo in a topic
+// name is an error, not a new topic with the broker's default partitions.
+func TestWriter_does_not_create_a_missing_topic(t *testing.T) {
+	brokers := kafkatest.Brokers(t)
+	topic := testkit.Name(t)
+	kafkatest.DeleteOnCleanup(t, brokers, topic)
+	w := NewWriter(brokers, topic)
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	err := w.WriteMessages(ctx, kafka.Message{Value: []byte("x")})
+	if err == nil {
+		t.Fatal("write to a missing topic succeeded")
+	}
+	c := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	md, merr := c.Metadata(t.Context(), &kafka.MetadataRequest{Topics: []string{topic}})
+	if merr != nil {
+		t.Fatal(merr)
+	}
+	if len(md.Topics) == 1 && md.Topics[0].Error == nil {
+		t.Errorf("the write (%v) created topic %s", err, topic)
+	}
+	t.Logf("write to a missing topic: %v", err)
+}

@@ -1,7 +1,7 @@
 // Package kafkatest holds the Kafka helpers of this section's tests: the
 // stack's brokers, topics created with a partition count and removed after
-// the test, reading a topic back, and telling the native dev broker (kfake)
-// from Apache Kafka. Tests only; no example's main.go imports it.
+// the test, and reading a topic back. Tests only; no example's main.go
+// imports it.
 package kafkatest
 
 import (
@@ -17,9 +17,6 @@ import (
 
 	"github.com/go-course/part4-infrastructure/testkit"
 )
-
-// NativeClusterID is the cluster id the native stack's kfake broker reports.
-const NativeClusterID = "part4-native"
 
 // Brokers returns the stack's Kafka brokers, or skips/fails as testkit.Require.
 func Brokers(t testing.TB) []string {
@@ -110,19 +107,6 @@ func topicErr(md *kafka.MetadataResponse) error {
 		return errors.New("no topic in metadata")
 	}
 	return md.Topics[0].Error
-}
-
-// IsNative reports whether brokers are the native stack's kfake dev broker
-// rather than Apache Kafka.
-func IsNative(t testing.TB, brokers []string) bool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	md, err := client(brokers).Metadata(ctx, &kafka.MetadataRequest{})
-	if err != nil {
-		t.Fatalf("metadata: %v", err)
-	}
-	return md.ClusterID == NativeClusterID
 }
 
 // Count returns how many of msgs have each key.
