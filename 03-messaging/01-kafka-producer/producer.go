@@ -58,14 +58,21 @@ func CreateTopic(ctx context.Context, brokers []string, topic string, partitions
 	if err := resp.Errors[topic]; err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
 		return 0, fmt.Errorf("create topic %s: %w", topic, err)
 	}
-	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return 0, fmt.Errorf("metadata %s: %w", topic, err)
+	// A new topic may take a moment to reach every broker's metadata.
+	for {
+		md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+		if err != nil {
+			return 0, fmt.Errorf("metadata %s: %w", topic, err)
+		}
+		if len(md.Topics) == 1 && md.Topics[0].Error == nil {
+			return len(md.Topics[0].Partitions), nil
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("topic %s not ready: %w", topic, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		return 0, fmt.Errorf("metadata %s: topic missing", topic)
-	}
-	return len(md.Topics[0].Partitions), nil
 }
 
 // RejectedError says why one message was not written.
