@@ -103,6 +103,13 @@ func (e env) topics(t *testing.T, topic string, partitions int) {
 	for _, name := range []string{topic, topic + ".retry", topic + ".dlq"} {
 		kafkatest.DeleteOnCleanup(t, e.brokers, name)
 	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := (&Payments{Pool: e.pool, Group: topic + "-billing"}).Reset(ctx); err != nil {
+			t.Logf("clean up payments: %v", err)
+		}
+	})
 }
 
 func produce(t *testing.T, brokers []string, msgs ...kafka.Message) {
