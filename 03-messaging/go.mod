@@ -4,6 +4,8 @@ go 1.26.0
 
 require github.com/go-course/part4-infrastructure/testkit v0.0.0
 
+require github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
+
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-course/part4-infrastructure/faultproxy v0.0.0
