@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return s.Up(ctx)
 	case "down":
 		if _, err := os.Stat(filepath.Join(root, ".stack", "state.json")); err == nil || !dockerAnswers(ctx) {
-			return s.Down()
+			return s.Down(ctx)
 		}
 		return compose(ctx, root, stdout, "down")
 	case "clean":
@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				return err
 			}
 		}
-		return s.Purge()
+		return s.Purge(ctx)
 	case "doctor":
 		return doctor(ctx, root, stdout)
 	}
