@@ -210,6 +210,7 @@ func TestVerifyCopyableFails(t *testing.T) {
 		{"an unset variable", "```sh copy\ncp main.go \"$DEST/\"\n```\n", "README.md:1 (sh -eu)"},
 		{"a copy that imports this repository", "```sh copy\nmkdir -p \"$DST/cmd/x\"\ncp main.go \"$DST/cmd/x/\"\n```\n", "still import example.com/part4-infrastructure/..."},
 		{"a copy that does not build", "```sh copy\ncp main.go \"$DST/\"\n```\n", "go build ./... in $DST"},
+		{"a copy that go vet rejects", "```sh copy\nmkdir -p \"$DST/cmd/x\"\ncp main.go \"$DST/cmd/x/\"\n```\n", "go vet ./... in $DST"},
 		{"an unpinned version", "```sh copy\ncd \"$DST\" && go get github.com/redis/go-redis/v9@latest\n```\n", `"@latest" picks a version`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -217,6 +218,9 @@ func TestVerifyCopyableFails(t *testing.T) {
 			main := helloMain
 			if strings.Contains(tt.name, "imports") {
 				main = strings.Replace(helloMain, "\"time\"\n", "\"time\"\n\n\t_ \"example.com/part4-infrastructure/01-sec/internal/gen\"\n", 1)
+			}
+			if strings.Contains(tt.name, "vet") {
+				main += "\nfunc vetMe() { fmt.Printf(\"%d\\n\", \"not a number\") }\n"
 			}
 			if strings.Contains(tt.name, "does not build") {
 				main += "\nfunc broken() { undefined() }\n"
