@@ -76,6 +76,18 @@ func (s *Stack) loadState() (*State, error) {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", s.dir("state.json"), err)
 	}
+	// A state from before start times and Complete were recorded was
+	// written only after whole steps: it counts as complete, so make up on
+	// a running stack still says "already up".
+	legacy := true
+	for _, p := range st.Procs {
+		if p.StartTime != 0 || p.BootID != "" {
+			legacy = false
+		}
+	}
+	if legacy && len(st.Procs) > 0 {
+		st.Complete = true
+	}
 	return &st, nil
 }
 

@@ -323,3 +323,18 @@ func TestPurgeRemovesWhatUpCreated(t *testing.T) {
 		t.Errorf("varLibRoot = %s", s.varLibRoot())
 	}
 }
+
+func TestAStateFromBeforeStartTimesCountsAsComplete(t *testing.T) {
+	s := &Stack{Root: t.TempDir(), Out: new(strings.Builder)}
+	if err := os.MkdirAll(s.dir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := `{"procs":[{"name":"redis","pid":1,"exe":"/usr/bin/redis-server","log":"x","stop_signal":15}],"ports":{},"env":{},"pg_root":""}`
+	if err := os.WriteFile(s.dir("state.json"), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.loadState()
+	if err != nil || st == nil || !st.Complete {
+		t.Fatalf("legacy state: %+v, %v", st, err)
+	}
+}
