@@ -29,6 +29,9 @@ if [ ${#pats[@]} -eq 0 ]; then
   done < <(go_modules)
 fi
 export INFRA_REQUIRED=1
+# The pinned tools (make test built them) come first for any test that
+# runs one by name.
+export PATH="$PWD/.stack/bin:$PATH"
 set -x
 # GOTESTFLAGS is split on blanks on purpose (e.g. GOTESTFLAGS='-run Foo -v').
 # shellcheck disable=SC2086
