@@ -26,7 +26,7 @@ STACK := .stack/bin/stack
 TOOLS_STAMP := .stack/bin/.tools
 
 .PHONY: help up down clean doctor env test test-section test-unit run-section \
-	bench-section lint generate verify-generated verify-copyable tidy tools
+	bench-section lint generate verify-generated verify-readme verify-copyable tidy tools
 
 help: ## show the targets
 	@echo "part4-infrastructure — companion code of Part 4 (infrastructure and integrations)"
@@ -36,7 +36,7 @@ help: ## show the targets
 	@echo
 	@echo "  N is a section number 1..7, e.g. make test-section 1"
 
-$(STACK): $(shell find stack -name '*.go' -not -path 'stack/tools/*') stack/go.mod
+$(STACK): $(shell find stack testkit -name '*.go' -not -path 'stack/tools/*') stack/go.mod
 	@mkdir -p .stack/bin
 	go build -o $@ ./stack/cmd/stack
 
@@ -56,30 +56,31 @@ env: ## print export lines of the endpoints, for eval "$(make -s env)"
 	@if [[ -f $(STACK_ENV) ]]; then sed -n "s/^\([A-Z_][A-Z0-9_]*\)=\(.*\)$$/export \1='\2'/p" $(STACK_ENV); \
 	else echo "# no $(STACK_ENV): the compose defaults apply (run make up)"; fi
 
-test: ## run every test against the stack (INFRA_REQUIRED=1, -race)
+# Tests run the pinned tools (buf, sqlc) from .stack/bin, never one found
+# on PATH: every test target builds them first (seconds once cached).
+test: $(TOOLS_STAMP) ## run every test against the stack (INFRA_REQUIRED=1, -race)
 	@stack/scripts/test.sh
 
-test-section: ## run the tests of section N
+test-section: $(TOOLS_STAMP) ## run the tests of section N
 	@stack/scripts/test.sh --section "$(N)"
 
-test-unit: ## tests that need no stack (go test -short)
-	@source stack/scripts/lib.sh; mapfile -t m < <(go_modules); \
-		mapfile -t p < <(patterns_for "$${m[@]}"); set -x; INFRA_REQUIRED=1 go test -short -count=1 "$${p[@]}"
+test-unit: $(TOOLS_STAMP) ## tests that need no stack (go test -short)
+	@stack/scripts/test.sh --unit
 
-run-section: ## go run every example of section N in chapter order
-	@stack/scripts/run-section.sh $(N)
+run-section: $(STACK) ## go run every example of section N in chapter order (RUN_TIMEOUT each, default 3m)
+	@$(STACK) run-section "$(N)"
 
 bench-section: $(TOOLS_STAMP) ## benchmarks of section N, -count=6, with benchstat
 	@stack/scripts/bench-section.sh $(N)
 
-$(TOOLS_STAMP): stack/tools/go.mod stack/tools/go.sum
+$(TOOLS_STAMP): stack/tools/go.mod stack/tools/go.sum stack/tools/actionlint/go.mod stack/tools/actionlint/go.sum
 	@echo "building pinned tools (stack/tools/go.mod) into .stack/bin"
 	@stack/scripts/tools.sh
 	@touch $@
 
 tools: $(TOOLS_STAMP) ## build the pinned Go tools into .stack/bin
 
-lint: $(TOOLS_STAMP) ## gofmt, go vet, golangci-lint, section linters (sqlc vet, buf lint)
+lint: $(TOOLS_STAMP) $(STACK) ## tracked files, shellcheck, actionlint, gofmt, go vet, golangci-lint, section linters
 	@stack/scripts/lint.sh
 
 generate: $(TOOLS_STAMP) ## regenerate sqlc and protobuf code
@@ -88,8 +89,11 @@ generate: $(TOOLS_STAMP) ## regenerate sqlc and protobuf code
 verify-generated: $(TOOLS_STAMP) ## regenerate and fail if it differs from the commit
 	@stack/scripts/generate.sh --verify
 
-verify-copyable: ## build every example copied into a fresh module
-	@stack/scripts/verify-copyable.sh
+verify-readme: $(STACK) ## run every README's go run lines and compare with their output blocks
+	@$(STACK) verify-readme
+
+verify-copyable: $(TOOLS_STAMP) $(STACK) ## do each README's Copy it block into example.com/copy, then build and vet
+	@$(STACK) verify-copyable
 
 tidy: ## go mod tidy every module
 	@stack/scripts/tidy.sh

@@ -120,13 +120,17 @@ func parseGoRun(line string) (env, args []string, ok bool) {
 }
 
 // splitWords splits a shell line on blanks, honouring single and double
-// quotes (no escapes, no expansion).
+// quotes (no escapes, no expansion); an unquoted # that starts a word
+// starts a comment, which ends the line as in a shell.
 func splitWords(s string) []string {
 	var words []string
 	var b strings.Builder
 	var quote rune
 	inWord := false
 	for _, r := range s {
+		if r == '#' && quote == 0 && !inWord {
+			break
+		}
 		switch {
 		case quote != 0 && r == quote:
 			quote = 0

@@ -3,6 +3,7 @@ package testkit
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -47,6 +48,7 @@ func TestMatchOutput(t *testing.T) {
 
 func TestReadmeRuns(t *testing.T) {
 	readme := "# T\n\n## Run\n```sh\nmake up\nA=1 B='x y' go run ./01-s/02-e -n 3\n```\n```text\nhello …\n```\n" +
+		"A comment ends the line:\n```sh\ngo run ./01-s/04-g -addr 127.0.0.1:0 '#x' a#b   # a free port\n```\n```text\nok\n```\n" +
 		"Not verified (no text block):\n```sh\ngo run ./01-s/03-f\n```\n" +
 		"Not verified (two runs):\n```sh\ngo run ./a\ngo run ./b\n```\n```text\nx\n```\n"
 	path := filepath.Join(t.TempDir(), "README.md")
@@ -57,8 +59,11 @@ func TestReadmeRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(runs) != 1 {
-		t.Fatalf("got %d runs, want 1: %+v", len(runs), runs)
+	if len(runs) != 2 {
+		t.Fatalf("got %d runs, want 2: %+v", len(runs), runs)
+	}
+	if got := strings.Join(runs[1].Args, "|"); got != "./01-s/04-g|-addr|127.0.0.1:0|#x|a#b" {
+		t.Errorf("args with a trailing comment = %q", got)
 	}
 	r := runs[0]
 	if r.Line != 6 || len(r.Env) != 2 || r.Env[1] != "B=x y" || len(r.Args) != 3 || r.Args[0] != "./01-s/02-e" || r.Args[2] != "3" {

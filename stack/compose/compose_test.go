@@ -392,3 +392,21 @@ func readRepoFile(t *testing.T, rel string) string {
 	}
 	return string(b)
 }
+
+// A replica that lost its primary is still in recovery and still answers:
+// its healthcheck must ask for a WAL receiver that streams right now.
+func TestReplicaHealthyOnlyWhileStreaming(t *testing.T) {
+	s, ok := loadRepo(t).Services["postgres-replica"]
+	if !ok || s.HealthCheck == nil {
+		t.Fatal("no postgres-replica service with a healthcheck")
+	}
+	test := strings.Join(s.HealthCheck.Test, " ")
+	for _, want := range []string{"pg_is_in_recovery()", "FROM pg_stat_wal_receiver", "grep -qx streaming"} {
+		if !strings.Contains(test, want) {
+			t.Errorf("replica healthcheck lacks %q:\n%s", want, test)
+		}
+	}
+	if strings.Contains(test, "||") {
+		t.Errorf("replica healthcheck passes on either check alone:\n%s", test)
+	}
+}

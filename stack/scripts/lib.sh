@@ -1,4 +1,6 @@
 # Shared helpers for the Makefile's scripts. Sourced, not run.
+# Bash 3.2 (macOS) and POSIX utilities only: no mapfile, no associative
+# arrays, and an empty array is never expanded under set -u.
 # shellcheck shell=bash
 
 # SECTIONS is the chapter's section folders in order.
@@ -7,17 +9,25 @@ SECTIONS=(01-postgresql 02-caching 03-messaging 04-grpc 05-observability 06-conf
 # section_dir N prints the folder of section N (1, 01, ..., 7) or, for a
 # missing or unknown N, prints the valid sections to stderr and exits 2.
 section_dir() {
-  local n=${1:-}
-  if [[ $n =~ ^0?[1-9]$ ]] && ((10#$n <= ${#SECTIONS[@]})); then
-    echo "${SECTIONS[$((10#$n - 1))]}"
-    return 0
-  fi
+  local n=${1:-} i
+  case $n in
+    [1-9] | 0[1-9])
+      i=${n#0}
+      if [ "$i" -le "${#SECTIONS[@]}" ]; then
+        echo "${SECTIONS[$((i - 1))]}"
+        return 0
+      fi
+      ;;
+  esac
   {
-    [[ -z $n ]] && echo "missing section number" || echo "unknown section: $n"
+    if [ -z "$n" ]; then echo "missing section number"; else echo "unknown section: $n"; fi
     echo "usage: make <target> N   (N = 1..${#SECTIONS[@]}, e.g. make test-section 1)"
     echo "valid sections:"
-    local i
-    for i in "${!SECTIONS[@]}"; do printf '  %d  %s\n' $((i + 1)) "${SECTIONS[$i]}"; done
+    i=0
+    while [ "$i" -lt "${#SECTIONS[@]}" ]; do
+      printf '  %d  %s\n' $((i + 1)) "${SECTIONS[$i]}"
+      i=$((i + 1))
+    done
   } >&2
   exit 2
 }
@@ -32,17 +42,8 @@ go_modules() {
 patterns_for() {
   local d
   for d in "$@"; do
-    if [[ -n $(find "$d" -name '*.go' -not -path '*/testdata/*' -print -quit) ]]; then
+    if [ -n "$(find "$d" -name '*.go' -not -path '*/testdata/*' -print | head -n 1)" ]; then
       echo "./$d/..."
     fi
   done
-}
-
-# examples_of SECTION prints the example folders of a section in chapter order.
-examples_of() {
-  local d
-  for d in "$1"/[0-9][0-9]-*/; do
-    [[ -f $d/main.go ]] && echo "${d%/}"
-  done
-  return 0
 }

@@ -3,9 +3,12 @@
 # own (GOWORK=off). No go work sync: it would push workspace-wide versions into every go.mod.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-source stack/scripts/lib.sh
-while read -r m; do
+. stack/scripts/lib.sh
+while IFS= read -r m; do
   echo "tidy $m"
   (cd "$m" && GOWORK=off go mod tidy)
 done < <(go_modules)
-(cd stack/tools && GOWORK=off go mod tidy)
+for t in stack/tools stack/tools/actionlint; do
+  echo "tidy $t"
+  (cd "$t" && GOWORK=off go mod tidy)
+done

@@ -267,7 +267,7 @@ func TestRabbitMQRoundTrip(t *testing.T) {
 	if err := ch.Confirm(false); err != nil {
 		t.Fatal(err)
 	}
-	q, err := ch.QueueDeclare(testkit.Name(t), false, true, false, false, nil)
+	q, err := ch.QueueDeclare(testkit.Name(t), false, true, true, false, nil) // exclusive: RabbitMQ 4.3 rejects transient non-exclusive queues
 	if err != nil {
 		t.Fatal(err)
 	}

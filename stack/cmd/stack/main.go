@@ -27,14 +27,23 @@ import (
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "stack:", err)
-		os.Exit(1)
+		code := 1
+		var u usageError
+		if errors.As(err, &u) {
+			code = 2
+		}
+		os.Exit(code)
 	}
 }
 
-const usage = "usage: stack up|down|clean|doctor"
+const usage = `usage: stack up|down|clean|doctor
+       stack run-section N
+       stack verify-readme [N | EXAMPLE-FOLDER ...]
+       stack verify-copyable [N | EXAMPLE-FOLDER ...]
+       stack check-tree`
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) != 1 {
+	if len(args) == 0 {
 		return errors.New(usage)
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -42,6 +51,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	root, err := repoRoot()
 	if err != nil {
 		return err
+	}
+	switch args[0] {
+	case "run-section", "verify-readme", "verify-copyable", "check-tree":
+		return runVerify(ctx, root, args[0], args[1:], stdout)
+	}
+	if len(args) != 1 {
+		return errors.New(usage)
 	}
 	s := &native.Stack{Root: root, Out: stdout}
 	switch args[0] {
@@ -52,7 +68,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return s.Up(ctx)
 	case "down":
 		if _, err := os.Stat(filepath.Join(root, ".stack", "state.json")); err == nil || !dockerAnswers(ctx) {
-			return s.Down()
+			return s.Down(ctx)
 		}
 		return compose(ctx, root, stdout, "down")
 	case "clean":
@@ -61,7 +77,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				return err
 			}
 		}
-		return s.Purge()
+		return s.Purge(ctx)
 	case "doctor":
 		return doctor(ctx, root, stdout)
 	}

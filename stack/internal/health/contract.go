@@ -33,8 +33,23 @@ func Contract() []Check {
 		{testkit.PostgresAdmin, "PostgreSQL superuser", func(ctx context.Context, ep string, getenv func(string) string) Result {
 			return Postgres(ctx, ep, ca(getenv), false)
 		}},
-		{testkit.Replica, "PostgreSQL replica (TLS verify-full)", func(ctx context.Context, ep string, getenv func(string) string) Result {
-			return Postgres(ctx, ep, ca(getenv), true)
+		{testkit.Replica, "PostgreSQL replica (TLS verify-full), WAL streaming", func(ctx context.Context, ep string, getenv func(string) string) Result {
+			r := Postgres(ctx, ep, ca(getenv), true)
+			if r.Err != nil {
+				return r
+			}
+			admin := getenv(string(testkit.PostgresAdmin))
+			if admin == "" {
+				admin = testkit.Default(testkit.PostgresAdmin)
+			}
+			dsn, err := ReplicaAdminURL(ep, admin)
+			if err == nil {
+				err = WALStreaming(ctx, dsn, ca(getenv))
+			}
+			if err != nil {
+				return Result{Version: r.Version, Err: err}
+			}
+			return Result{Version: r.Version + ", streaming"}
 		}},
 		{testkit.PgBouncer, "PgBouncer (transaction pooling)", func(ctx context.Context, ep string, _ func(string) string) Result {
 			return PgBouncer(ctx, ep)

@@ -36,21 +36,9 @@ type Result struct {
 // and returns the server version. wantRecovery selects primary (false) or
 // replica (true): connecting to the wrong one is an error.
 func Postgres(ctx context.Context, dsn, caFile string, wantRecovery bool) Result {
-	cfg, err := pgx.ParseConfig(dsn)
+	conn, err := connectPostgres(ctx, dsn, caFile)
 	if err != nil {
-		return Result{Err: fmt.Errorf("parse url: %w", err)}
-	}
-	if caFile != "" {
-		tlsCfg, err := verifyFull(caFile, cfg.Host)
-		if err != nil {
-			return Result{Err: err}
-		}
-		cfg.TLSConfig = tlsCfg
-		cfg.Fallbacks = nil
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return Result{Err: fmt.Errorf("connect: %w", err)}
+		return Result{Err: err}
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var version string
@@ -63,6 +51,68 @@ func Postgres(ctx context.Context, dsn, caFile string, wantRecovery bool) Result
 		return Result{Version: version, Err: fmt.Errorf("server is a %s, want a %s", role[recovery], role[wantRecovery])}
 	}
 	return Result{Version: "PostgreSQL " + strings.Fields(version)[0]}
+}
+
+func connectPostgres(ctx context.Context, dsn, caFile string) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("parse url: %w", err)
+	}
+	if caFile != "" {
+		tlsCfg, err := verifyFull(caFile, cfg.Host)
+		if err != nil {
+			return nil, err
+		}
+		cfg.TLSConfig = tlsCfg
+		cfg.Fallbacks = nil
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	return conn, nil
+}
+
+// WALStreaming checks that the server at dsn (a replica, as a role that
+// may read pg_stat_wal_receiver in full: a superuser) receives WAL from
+// its primary right now: being in recovery is not enough, a replica that
+// lost its primary is in recovery too and serves ever older data.
+func WALStreaming(ctx context.Context, dsn, caFile string) error {
+	conn, err := connectPostgres(ctx, dsn, caFile)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var status *string
+	err = conn.QueryRow(ctx, "SELECT status FROM pg_stat_wal_receiver").Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errors.New("no WAL receiver: the replica is not connected to its primary")
+	}
+	if err != nil {
+		return fmt.Errorf("query pg_stat_wal_receiver: %w", err)
+	}
+	if status == nil {
+		return errors.New("pg_stat_wal_receiver status hidden: check as a superuser")
+	}
+	if *status != "streaming" {
+		return fmt.Errorf("WAL receiver is %s, want streaming", *status)
+	}
+	return nil
+}
+
+// ReplicaAdminURL is the superuser URL (adminURL's user, password and
+// database) pointed at the replica's host and port.
+func ReplicaAdminURL(replicaURL, adminURL string) (string, error) {
+	r, err := url.Parse(replicaURL)
+	if err != nil {
+		return "", errors.New("parse replica url: invalid URL")
+	}
+	a, err := url.Parse(adminURL)
+	if err != nil {
+		return "", errors.New("parse admin url: invalid URL")
+	}
+	a.Host = r.Host
+	return a.String(), nil
 }
 
 // PgBouncer runs a query through PgBouncer (simple protocol, which every

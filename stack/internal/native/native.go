@@ -7,7 +7,6 @@
 package native
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -41,13 +40,20 @@ type Stack struct {
 	Out  io.Writer // progress for the person running make up
 }
 
-// State is what make up leaves in .stack/state.json for make down.
+// State is what make up leaves in .stack/state.json for make down. It is
+// saved after every spawn, so a make up killed half-way leaves every
+// process it started on record.
 type State struct {
 	Procs  []Proc            `json:"procs"`
 	Ports  map[string]int    `json:"ports"`
 	Env    map[string]string `json:"env"`
 	Reused []string          `json:"reused,omitempty"`
 	PGRoot string            `json:"pg_root"`
+	// Complete is set once every service is healthy: a state without it
+	// is a make up that did not finish.
+	Complete bool `json:"complete"`
+
+	save func(*State) error // persists the state after each spawn
 }
 
 func (s *Stack) dir(parts ...string) string {
@@ -70,16 +76,41 @@ func (s *Stack) loadState() (*State, error) {
 	if err := json.Unmarshal(data, &st); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", s.dir("state.json"), err)
 	}
+	// A state from before start times and Complete were recorded was
+	// written only after whole steps: it counts as complete, so make up on
+	// a running stack still says "already up".
+	legacy := true
+	for _, p := range st.Procs {
+		if p.StartTime != 0 || p.BootID != "" {
+			legacy = false
+		}
+	}
+	if legacy && len(st.Procs) > 0 {
+		st.Complete = true
+	}
 	return &st, nil
 }
 
-func (s *Stack) saveState(st *State) error {
+// writeState saves state.json atomically (a rename), so a make up killed
+// while writing leaves the previous version, never half a file.
+func (s *Stack) writeState(st *State) error {
 	data, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	if err := os.WriteFile(s.dir("state.json"), data, 0o644); err != nil {
+	tmp := s.dir("state.json.tmp")
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
 		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Rename(tmp, s.dir("state.json")); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+func (s *Stack) saveState(st *State) error {
+	if err := s.writeState(st); err != nil {
+		return err
 	}
 	return WriteEnv(s.dir("env"), st.Env)
 }
@@ -114,16 +145,25 @@ func (s *Stack) Up(ctx context.Context) (err error) {
 			return fmt.Errorf("create %s: %w", d, err)
 		}
 	}
+	unlock, err := s.lock(ctx, "make up")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	prev, err := s.loadState()
 	if err != nil {
 		return err
 	}
 	if prev != nil {
-		if running(prev) {
+		if prev.Complete && running(prev) {
 			s.printf("already up (native mode): %d processes running; make down to stop", len(prev.Procs))
 			return nil
 		}
-		s.printf("a previous make up is partly gone; stopping what is left and starting again")
+		if prev.Complete {
+			s.printf("a previous make up is partly gone; stopping what is left and starting again")
+		} else {
+			s.printf("a previous make up did not finish; stopping what it started and starting again")
+		}
 		if err := s.stopAll(prev); err != nil {
 			return err
 		}
@@ -137,7 +177,7 @@ func (s *Stack) Up(ctx context.Context) (err error) {
 		return err
 	}
 
-	st := &State{Ports: map[string]int{}, Env: map[string]string{"STACK_MODE": "native"}}
+	st := &State{Ports: map[string]int{}, Env: map[string]string{"STACK_MODE": "native"}, save: s.writeState}
 	if prev != nil {
 		st.Ports = prev.Ports // keep the endpoints readers have exported
 	}
@@ -173,12 +213,21 @@ func (s *Stack) Up(ctx context.Context) (err error) {
 			return err
 		}
 	}
+	st.Complete = true
+	if err := s.saveState(st); err != nil {
+		return err
+	}
 	s.printf("up (native mode): endpoints in .stack/env; make doctor checks them")
 	return nil
 }
 
 // Down stops exactly the processes make up started, by pid, newest first.
-func (s *Stack) Down() error {
+func (s *Stack) Down(ctx context.Context) error {
+	unlock, err := s.lock(ctx, "make down")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := s.loadState()
 	if err != nil {
 		return err
@@ -256,7 +305,14 @@ func (st *State) port(key string, preferred ...int) (int, error) {
 	return p, nil
 }
 
-func (st *State) add(p Proc) { st.Procs = append(st.Procs, p) }
+// add records a started process and saves the state at once.
+func (st *State) add(p Proc) error {
+	st.Procs = append(st.Procs, p)
+	if st.save == nil {
+		return nil
+	}
+	return st.save(st)
+}
 
 // baseEnv is the environment for servers: the launcher's own, without the
 // stack's variables (a server must not pick up OTEL_* meant for clients).
@@ -275,29 +331,57 @@ func baseEnv() []string {
 // sigInt is PostgreSQL's "fast shutdown".
 const sigInt = syscall.SIGINT
 
-// Purge stops the stack and removes every file make up wrote: .stack/ and
-// the PostgreSQL folder (which may live under /var/lib). The Go-built
-// servers stay in the user cache.
-func (s *Stack) Purge() error {
+// Purge stops the stack and removes every file and folder make up wrote:
+// .stack/, the PostgreSQL folder (which may live under /var/lib, found
+// from this checkout's path even without a state file) and its parent when
+// empty. The Go-built servers stay in the user cache, which every checkout
+// shares (~/.cache/part4-infrastructure; remove it by hand to rebuild).
+func (s *Stack) Purge(ctx context.Context) error {
+	unlock, err := s.lock(ctx, "make clean")
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := s.loadState()
 	if err != nil {
 		return err
 	}
-	var pgRoot string
+	dirs := []string{s.varLibRoot()}
 	if st != nil {
-		pgRoot = st.PGRoot
 		if err := s.stopAll(st); err != nil {
 			return err
 		}
+		dirs = append(dirs, st.PGRoot)
 	}
-	for _, dir := range []string{pgRoot, s.dir()} {
-		if dir == "" || dir == "/" {
+	var removed []string
+	for _, dir := range dirs {
+		if dir == "" || dir == "/" || !filepath.IsAbs(dir) {
+			continue
+		}
+		if _, err := os.Lstat(dir); err != nil {
 			continue
 		}
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("remove %s: %w", dir, err)
 		}
+		removed = append(removed, dir)
+		// The shared parent under /var/lib goes when this was its last checkout.
+		if parent := filepath.Dir(dir); parent == varLibBase {
+			_ = os.Remove(parent) // fails while other checkouts use it
+		}
 	}
-	s.printf("clean: stopped the stack and removed .stack (and %s)", cmp.Or(pgRoot, "no PostgreSQL data"))
+	// .stack last: it holds the lock file.
+	if err := os.RemoveAll(s.dir()); err != nil {
+		return fmt.Errorf("remove %s: %w", s.dir(), err)
+	}
+	s.printf("clean: stopped the stack and removed .stack%s; the Go-built servers stay cached in ~/.cache/part4-infrastructure", strings.Join(prefixEach(removed, ", "), ""))
 	return nil
+}
+
+func prefixEach(list []string, p string) []string {
+	out := make([]string, len(list))
+	for i, v := range list {
+		out[i] = p + v
+	}
+	return out
 }

@@ -92,8 +92,11 @@ func TestProcStopsByPidAndRecognisesRecycledPids(t *testing.T) {
 
 func TestStopAllStopsEveryRecordedProcess(t *testing.T) {
 	st := &State{}
-	st.add(spawnSleep(t, "a"))
-	st.add(spawnSleep(t, "b"))
+	for _, name := range []string{"a", "b"} {
+		if err := st.add(spawnSleep(t, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	procs := append([]Proc(nil), st.Procs...)
 	var out strings.Builder
 	s := &Stack{Root: t.TempDir(), Out: &out}
@@ -165,5 +168,173 @@ func TestWriteEnv(t *testing.T) {
 	want := []string{"AMQP_URL=amqp://guest:guest@localhost:5672/", "REDIS_ADDR=localhost:16379"}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("env file:\n%s\nwant sorted KEY=value lines %q", data, want)
+	}
+}
+
+func TestAliveTrustsAPidOnlyWithItsStartTimeAndBoot(t *testing.T) {
+	p := spawnSleep(t, "sleeper")
+	if p.StartTime == 0 || p.BootID == "" || p.BootID != bootID() {
+		t.Fatalf("spawn recorded no identity: %+v", p)
+	}
+	if !p.alive() {
+		t.Fatal("sleeper not alive after spawn")
+	}
+	later := p
+	later.StartTime++ // the same pid, started later: a recycled pid
+	if later.alive() {
+		t.Error("a pid with another start time counted as alive")
+	}
+	rebooted := p
+	rebooted.BootID = "another-boot"
+	if rebooted.alive() {
+		t.Error("a pid recorded in another boot counted as alive")
+	}
+	// Even the recorded binary at the recorded pid is not enough.
+	sameBinary := later
+	if sameBinary.Exe != p.Exe || sameBinary.alive() {
+		t.Error("binary path trusted over start time")
+	}
+	if err := later.stop(time.Second); err != nil || !p.alive() {
+		t.Fatalf("stop of an unrecognised pid signalled it: %v", err)
+	}
+	noIdentity := Proc{Name: "unknown", Pid: p.Pid}
+	if noIdentity.alive() {
+		t.Error("a pid without any identity counted as alive")
+	}
+}
+
+func TestStopStopsTheWholeProcessGroup(t *testing.T) {
+	dir := t.TempDir()
+	childFile := filepath.Join(dir, "child")
+	// A server that starts a helper and ignores the helper on exit, as a
+	// shell wrapper or the Erlang VM does.
+	p, err := spawn("wrapper", nil, dir, os.Environ(), filepath.Join(dir, "wrapper.log"), "/bin/sh", "-c",
+		"sleep 300 & echo $! > "+childFile+".tmp && mv "+childFile+".tmp "+childFile+"; wait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.stop(time.Second) })
+	var child int
+	testkitEventually(t, 10*time.Second, func() bool {
+		data, err := os.ReadFile(childFile)
+		if err != nil {
+			return false
+		}
+		child, err = strconv.Atoi(strings.TrimSpace(string(data)))
+		return err == nil
+	})
+	if err := p.stop(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	testkitEventually(t, 10*time.Second, func() bool {
+		state, _, err := procStat(child)
+		return err != nil || state == 'Z'
+	})
+}
+
+// testkitEventually polls cond until it holds or the deadline passes.
+func testkitEventually(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", d)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestStateIsSavedAfterEverySpawn(t *testing.T) {
+	s := &Stack{Root: t.TempDir(), Out: new(strings.Builder)}
+	if err := os.MkdirAll(s.dir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	st := &State{Ports: map[string]int{}, Env: map[string]string{}, save: s.writeState}
+	if err := st.add(spawnSleep(t, "first")); err != nil {
+		t.Fatal(err)
+	}
+	// As if make up were killed right here.
+	saved, err := s.loadState()
+	if err != nil || saved == nil {
+		t.Fatalf("no state after the first spawn: %v", err)
+	}
+	if len(saved.Procs) != 1 || saved.Procs[0].Name != "first" || saved.Complete {
+		t.Fatalf("saved state: %+v", saved)
+	}
+	if saved.Procs[0].StartTime == 0 {
+		t.Error("saved state lacks the start time")
+	}
+}
+
+func TestLockMakesASecondCallerWaitAndNamesTheHolder(t *testing.T) {
+	root := t.TempDir()
+	first := &Stack{Root: root, Out: new(strings.Builder)}
+	unlock, err := first.lock(t.Context(), "make up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	second := &Stack{Root: root, Out: &out}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	if _, err := second.lock(ctx, "make up"); err == nil || !strings.Contains(err.Error(), "gave up waiting for .stack/lock") {
+		t.Fatalf("second lock: %v", err)
+	}
+	if want := "held by make up (pid " + strconv.Itoa(os.Getpid()); !strings.Contains(out.String(), want) {
+		t.Errorf("waiting message %q lacks %q", out.String(), want)
+	}
+	unlock()
+	unlock2, err := second.lock(t.Context(), "make down")
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	unlock2()
+}
+
+func TestPurgeRemovesWhatUpCreated(t *testing.T) {
+	root := t.TempDir()
+	var out strings.Builder
+	s := &Stack{Root: root, Out: &out}
+	pg := filepath.Join(t.TempDir(), "pg-elsewhere")
+	for _, d := range []string{s.dir("logs"), filepath.Join(pg, "primary")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := &State{PGRoot: pg}
+	if err := st.add(spawnSleep(t, "server")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.writeState(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Purge(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{s.dir(), pg} {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s survived make clean: %v", d, err)
+		}
+	}
+	if st.Procs[0].alive() {
+		t.Error("server still running after make clean")
+	}
+	if s.varLibRoot() == s.dir() || !strings.HasPrefix(s.varLibRoot(), varLibBase+"/") {
+		t.Errorf("varLibRoot = %s", s.varLibRoot())
+	}
+}
+
+func TestAStateFromBeforeStartTimesCountsAsComplete(t *testing.T) {
+	s := &Stack{Root: t.TempDir(), Out: new(strings.Builder)}
+	if err := os.MkdirAll(s.dir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	old := `{"procs":[{"name":"redis","pid":1,"exe":"/usr/bin/redis-server","log":"x","stop_signal":15}],"ports":{},"env":{},"pg_root":""}`
+	if err := os.WriteFile(s.dir("state.json"), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.loadState()
+	if err != nil || st == nil || !st.Complete {
+		t.Fatalf("legacy state: %+v, %v", st, err)
 	}
 }

@@ -16,7 +16,9 @@ import (
 	"time"
 )
 
-// Proc is a server process that make up started and make down stops.
+// Proc is a server process that make up started and make down stops. It
+// leads its own process group (its own session), so stopping it stops
+// every process it started too (RabbitMQ's Erlang VM and its helpers).
 type Proc struct {
 	Name string `json:"name"`
 	Pid  int    `json:"pid"`
@@ -24,6 +26,56 @@ type Proc struct {
 	Log  string `json:"log"`
 	// Signal that asks for a clean, quick shutdown (PostgreSQL: SIGINT).
 	StopSignal syscall.Signal `json:"stop_signal"`
+	// Identity: the pid is this process only while the kernel reports the
+	// same start time (clock ticks since boot) in the same boot. A pid
+	// alone is recycled, and after a reboot the system's own PostgreSQL or
+	// Redis may hold it and even run the same binary.
+	StartTime uint64 `json:"start_time,omitempty"`
+	BootID    string `json:"boot_id,omitempty"`
+}
+
+// bootID names the running kernel's boot; it changes with every reboot.
+func bootID() string {
+	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
+}
+
+// procStat returns the state letter and start time of pid from
+// /proc/PID/stat. Fields after the command name (which may hold spaces
+// and parentheses) start after its last ')'.
+func procStat(pid int) (state byte, start uint64, err error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("pid %d: malformed stat", pid)
+	}
+	fields := strings.Fields(string(stat[i+1:]))
+	// fields[0] is field 3 (state); starttime is field 22.
+	if len(fields) < 20 {
+		return 0, 0, fmt.Errorf("pid %d: short stat", pid)
+	}
+	start, err = strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("pid %d: start time: %w", pid, err)
+	}
+	return fields[0][0], start, nil
+}
+
+// identify records who pid is now, so alive can tell it from a later
+// process with the same pid.
+func (p *Proc) identify() error {
+	_, start, err := procStat(p.Pid)
+	if err != nil {
+		return fmt.Errorf("%s: identify pid %d: %w", p.Name, p.Pid, err)
+	}
+	p.StartTime, p.BootID = start, bootID()
+	return nil
 }
 
 // account is a user the server runs as (PostgreSQL and PgBouncer refuse root).
@@ -96,7 +148,18 @@ func spawn(name string, as *account, dir string, env []string, logPath, bin stri
 	if err != nil {
 		exe = bin
 	}
-	return Proc{Name: name, Pid: cmd.Process.Pid, Exe: exe, Log: logPath, StopSignal: syscall.SIGTERM}, nil
+	p := Proc{Name: name, Pid: cmd.Process.Pid, Exe: exe, Log: logPath, StopSignal: syscall.SIGTERM}
+	// Identify it before anything reaps it: until then even a process
+	// that already exited keeps its /proc entry (as a zombie).
+	idErr := p.identify()
+	// Reap it if it exits while make up still runs; the server outlives
+	// make up otherwise.
+	go func() { _ = cmd.Wait() }()
+	if idErr != nil {
+		_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
+		return Proc{}, idErr
+	}
+	return p, nil
 }
 
 // run runs a short command to completion and returns its combined output
@@ -122,18 +185,19 @@ func indent(s string) string {
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
 }
 
-// alive reports whether pid runs the recorded binary (and is not a zombie),
-// so a recycled pid is never signalled.
+// alive reports whether the recorded process still runs: same pid, same
+// start time, same boot, not a zombie. A state written before start times
+// were recorded falls back to the binary's path.
 func (p Proc) alive() bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid))
-	if err != nil {
+	state, start, err := procStat(p.Pid)
+	if err != nil || state == 'Z' {
 		return false
 	}
-	if i := bytes.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
-		return false
+	if p.StartTime != 0 || p.BootID != "" {
+		return start == p.StartTime && p.BootID == bootID()
 	}
-	if p.Exe == "" { // identity not known yet (a script that execs its server)
-		return true
+	if p.Exe == "" {
+		return false // no identity at all: never signal it
 	}
 	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.Pid))
 	if err != nil {
@@ -142,8 +206,10 @@ func (p Proc) alive() bool {
 	return strings.TrimSuffix(exe, " (deleted)") == p.Exe
 }
 
-// stop signals the process and waits up to timeout for it to exit, then
-// kills it.
+// stop asks the process to shut down with its stop signal and waits up to
+// timeout for it to exit, then kills it; either way it then kills whatever
+// is left of its process group (helpers the server started), so nothing
+// is orphaned.
 func (p Proc) stop(timeout time.Duration) error {
 	if !p.alive() {
 		return nil
@@ -156,14 +222,18 @@ func (p Proc) stop(timeout time.Duration) error {
 		return fmt.Errorf("signal %s (pid %d): %w", p.Name, p.Pid, err)
 	}
 	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		if !p.alive() {
-			return nil
-		}
+	for p.alive() && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
-	if err := syscall.Kill(p.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("kill %s (pid %d): %w", p.Name, p.Pid, err)
+	if p.alive() {
+		if err := syscall.Kill(p.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("kill %s (pid %d): %w", p.Name, p.Pid, err)
+		}
+	}
+	// The group outlives its leader while members remain, and its id is
+	// not reused meanwhile: what answers -pid is what this server started.
+	if err := syscall.Kill(-p.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("kill the process group of %s (pid %d): %w", p.Name, p.Pid, err)
 	}
 	return nil
 }

@@ -23,8 +23,18 @@ func (s *Stack) pgRoot(ctx context.Context, t *toolset) (string, error) {
 	if _, err := run(ctx, t.postgres, "/", nil, "/usr/bin/test", "-x", s.dir()); err == nil {
 		return s.dir("pg"), nil
 	}
+	return s.varLibRoot(), nil
+}
+
+// varLibBase holds the PostgreSQL folders of checkouts the postgres user
+// cannot reach (a home directory with mode 700).
+const varLibBase = "/var/lib/part4-infrastructure"
+
+// varLibRoot is this checkout's folder under varLibBase, named after the
+// checkout's path so make clean finds it even without a state file.
+func (s *Stack) varLibRoot() string {
 	sum := sha256.Sum256([]byte(s.dir()))
-	return filepath.Join("/var/lib/part4-infrastructure", hex.EncodeToString(sum[:6])), nil
+	return filepath.Join(varLibBase, hex.EncodeToString(sum[:6]))
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {
@@ -136,7 +146,9 @@ ssl_ca_file = '%s/ca.crt'
 		return err
 	}
 	p.StopSignal = sigInt
-	st.add(p)
+	if err := st.add(p); err != nil {
+		return err
+	}
 	isReady := func(port int) func(context.Context) error {
 		return func(ctx context.Context) error {
 			_, err := run(ctx, nil, "/", env, filepath.Join(t.pgBin, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(port))
@@ -190,8 +202,17 @@ ssl_ca_file = '%s/ca.crt'
 		return err
 	}
 	r.StopSignal = sigInt
-	st.add(r)
+	if err := st.add(r); err != nil {
+		return err
+	}
 	if err := waitHealthy(ctx, r, healthTimeout, isReady(replicaPort)); err != nil {
+		return err
+	}
+	// Accepting connections is not enough: the replica must stream WAL.
+	replicaAdmin := "postgres://postgres:postgres@" + local(replicaPort) + "/postgres"
+	if err := waitHealthy(ctx, r, healthTimeout, func(ctx context.Context) error {
+		return health.WALStreaming(ctx, replicaAdmin, s.dir("certs", certs.CACert))
+	}); err != nil {
 		return err
 	}
 
@@ -252,7 +273,9 @@ client_tls_key_file = %[4]s/server.key
 		return err
 	}
 	p.StopSignal = sigInt // safe shutdown: wait for transactions to end
-	st.add(p)
+	if err := st.add(p); err != nil {
+		return err
+	}
 	url := "postgres://app:app@" + local(port) + "/app"
 	if err := waitHealthy(ctx, p, healthTimeout, func(ctx context.Context) error { return health.PgBouncer(ctx, url).Err }); err != nil {
 		return err
@@ -277,7 +300,9 @@ func (s *Stack) startRedis(ctx context.Context, st *State, t *toolset) error {
 	if err != nil {
 		return err
 	}
-	st.add(p)
+	if err := st.add(p); err != nil {
+		return err
+	}
 	addr := local(port)
 	if err := waitHealthy(ctx, p, healthTimeout, func(ctx context.Context) error { return health.Redis(ctx, addr).Err }); err != nil {
 		return err
@@ -302,7 +327,9 @@ func (s *Stack) startNATS(ctx context.Context, st *State, t *toolset) error {
 	if err != nil {
 		return err
 	}
-	st.add(p)
+	if err := st.add(p); err != nil {
+		return err
+	}
 	url := "nats://" + local(port)
 	if err := waitHealthy(ctx, p, healthTimeout, func(ctx context.Context) error { return health.NATS(ctx, url).Err }); err != nil {
 		return err
@@ -321,7 +348,9 @@ func (s *Stack) startKafka(ctx context.Context, st *State, t *toolset) error {
 	if err != nil {
 		return err
 	}
-	st.add(p)
+	if err := st.add(p); err != nil {
+		return err
+	}
 	addr := local(port)
 	if err := waitHealthy(ctx, p, healthTimeout, func(ctx context.Context) error { return health.Kafka(ctx, addr).Err }); err != nil {
 		return err
@@ -361,7 +390,9 @@ func (s *Stack) startJaeger(ctx context.Context, st *State, t *toolset) error {
 	if err != nil {
 		return err
 	}
-	st.add(p)
+	if err := st.add(p); err != nil {
+		return err
+	}
 	query := "http://" + local(ports["JAEGER_QUERY_HTTP_ENDPOINT"])
 	otlp := "http://" + local(ports["JAEGER_OTLP_HTTP_ENDPOINT"])
 	zipkin := "http://" + local(ports["JAEGER_ZIPKIN_ENDPOINT"]) + "/api/v2/spans"
@@ -467,13 +498,17 @@ func (s *Stack) startPrivateRabbitMQ(_ context.Context, st *State, server string
 	if err != nil {
 		return err
 	}
-	st.add(e)
+	if err := st.add(e); err != nil {
+		return err
+	}
 	p, err := spawn("rabbitmq", nil, base, env, s.dir("logs", "rabbitmq.log"), server)
 	if err != nil {
 		return err
 	}
 	p.Exe = "" // the script execs the Erlang VM; recorded once healthy
-	st.add(p)
+	if err := st.add(p); err != nil {
+		return err
+	}
 	st.Env["AMQP_URL"] = "amqp://guest:guest@" + local(amqpPort) + "/"
 	s.printf("rabbitmq: private node starting on %d", amqpPort)
 	return nil
