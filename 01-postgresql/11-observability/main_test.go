@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -169,16 +170,39 @@ func TestTracerSpansAndMetrics(t *testing.T) {
 		t.Fatal("a syntax error passed")
 	}
 
-	spans := rec.Ended()
-	if len(spans) != 2 {
-		t.Fatalf("%d spans, want 2", len(spans))
-	}
 	attrs := func(s sdktrace.ReadOnlySpan) map[attribute.Key]string {
 		m := map[attribute.Key]string{}
 		for _, kv := range s.Attributes() {
 			m[kv.Key] = kv.Value.String()
 		}
 		return m
+	}
+	// A secret-looking argument that the server quotes in its message and
+	// that pgx prints in its encode error: neither reaches a span.
+	const secret = "tok3n-s3cret"
+	if _, err := pool.Exec(t.Context(), "SELECT $1::text::int", secret); err == nil {
+		t.Fatal("cast of a non-number succeeded")
+	}
+	if _, err := pool.Exec(t.Context(), "SELECT $1::int", struct{ Token string }{secret}); err == nil {
+		t.Fatal("encode of a struct into int succeeded")
+	}
+	for _, s := range rec.Ended() {
+		if dump := fmt.Sprintf("%v %v %v", s.Attributes(), s.Status(), s.Events()); strings.Contains(dump, secret) {
+			t.Errorf("span %s carries the argument: %s", s.Name(), dump)
+		}
+	}
+	if got := rec.Ended(); len(got) == 4 {
+		if code := attrs(got[2])["error.type"]; code != "22P02" || got[2].Status().Description != "22P02" {
+			t.Errorf("server error span: error.type %q, status %v", code, got[2].Status())
+		}
+		if typ := attrs(got[3])["error.type"]; typ == "" || got[3].Status().Code != codes.Error {
+			t.Errorf("encode error span: error.type %q, status %v", typ, got[3].Status())
+		}
+	}
+
+	spans := rec.Ended()[:2]
+	if len(rec.Ended()) != 4 {
+		t.Fatalf("%d spans, want 4", len(rec.Ended()))
 	}
 	ok, bad := attrs(spans[0]), attrs(spans[1])
 	if spans[0].Name() != "SELECT" || ok["db.system.name"] != "postgresql" || ok["db.namespace"] != db.Name ||
@@ -212,7 +236,8 @@ func TestTracerSpansAndMetrics(t *testing.T) {
 	for _, series := range []string{
 		`db_client_operation_duration_seconds_count{db_operation_name="SELECT",status="ok"} 1`,
 		`db_client_operation_duration_seconds_count{db_operation_name="OTHER",status="error"} 1`,
-		"pgxpool_acquires_total 2", "pgxpool_acquired_conns 0", "pgxpool_total_conns 1",
+		`db_client_operation_duration_seconds_count{db_operation_name="SELECT",status="error"} 2`,
+		"pgxpool_acquires_total 4", "pgxpool_acquired_conns 0", "pgxpool_total_conns 1",
 	} {
 		if !strings.Contains(body.String(), series+"\n") {
 			t.Errorf("/metrics lacks %q:\n%s", series, body.String())

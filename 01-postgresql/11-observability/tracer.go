@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -72,15 +73,16 @@ func (t *queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.T
 	status := "ok"
 	if data.Err != nil {
 		status = "error"
-		errType := "client"
-		var pgErr *pgconn.PgError
-		if errors.As(data.Err, &pgErr) {
+		// The class of the error, never its text: the server's message
+		// quotes argument values and pgx's encode errors print them, so
+		// neither span.RecordError nor the message as status description.
+		errType := errorType(data.Err)
+		if pgErr, ok := errors.AsType[*pgconn.PgError](data.Err); ok {
 			errType = pgErr.Code
 			span.SetAttributes(semconv.DBResponseStatusCode(pgErr.Code))
 		}
 		span.SetAttributes(semconv.ErrorTypeKey.String(errType))
-		span.RecordError(data.Err)
-		span.SetStatus(codes.Error, data.Err.Error())
+		span.SetStatus(codes.Error, errType)
 	}
 	t.duration.WithLabelValues(start.op, status).Observe(time.Since(start.at).Seconds())
 }
@@ -95,4 +97,24 @@ func operation(sql string) string {
 		return verb
 	}
 	return "OTHER"
+}
+
+// errorType is the error.type of a client error: context.Canceled and
+// DeadlineExceeded by name, else the Go type of the first error in the
+// chain that is more than a wrapper made by fmt.Errorf or errors.Join.
+func errorType(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "context.DeadlineExceeded"
+	case errors.Is(err, context.Canceled):
+		return "context.Canceled"
+	}
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch t := fmt.Sprintf("%T", e); t {
+		case "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
+		default:
+			return t
+		}
+	}
+	return fmt.Sprintf("%T", err)
 }
