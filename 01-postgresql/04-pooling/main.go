@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -41,7 +40,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 func newPoolConfig(dsn string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", redact(err))
+		return nil, parseError("DATABASE_URL", err)
 	}
 	cfg.MaxConns = 4 // a few per CPU core of the database, not per request
 	cfg.MinConns = 1 // one warm connection for the first request after idle
@@ -136,13 +135,4 @@ func printMetrics(reg *prometheus.Registry, stdout io.Writer, names ...string) e
 		}
 	}
 	return nil
-}
-
-// redact keeps only the message of a parse error, where pgconn masks the
-// password; the error value itself carries the raw URL.
-func redact(err error) error {
-	if pe, ok := errors.AsType[*pgconn.ParseConfigError](err); ok {
-		return errors.New(pe.Error())
-	}
-	return err
 }

@@ -79,7 +79,7 @@ func twoClients(ctx context.Context, dsn string, mode pgx.QueryExecMode,
 	step func(i int, c *pgx.Conn) error) error {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return fmt.Errorf("parse PGBOUNCER_URL: %w", redact(err))
+		return parseError("PGBOUNCER_URL", err)
 	}
 	cfg.DefaultQueryExecMode = mode
 	for i := range 2 {

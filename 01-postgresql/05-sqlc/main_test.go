@@ -272,13 +272,3 @@ func Example_parseSort() {
 	fmt.Println(err)
 	// Output: unknown sort key "price desc" (want one of name, price, -price)
 }
-
-func TestRun_rejects_malformed_url_without_leaking_the_password(t *testing.T) {
-	t.Parallel()
-	getenv := testkit.Getenv(t, map[string]string{"DATABASE_URL": "postgres://app:s3cret@localhost:54x2/app"})
-	err := run(t.Context(), getenv, &bytes.Buffer{})
-	if err == nil || !strings.Contains(err.Error(), "parse DATABASE_URL: ") ||
-		!strings.Contains(err.Error(), "invalid port") || strings.Contains(err.Error(), "s3cret") {
-		t.Fatalf("err = %v", err)
-	}
-}

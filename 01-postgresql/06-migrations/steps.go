@@ -16,7 +16,7 @@ import (
 func connect(ctx context.Context, dsn string, lockTimeout time.Duration) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+		return nil, parseError("DATABASE_URL", err)
 	}
 	cfg.RuntimeParams["lock_timeout"] = fmt.Sprint(lockTimeout.Milliseconds())
 	conn, err := pgx.ConnectConfig(ctx, cfg)

@@ -35,15 +35,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second+wait)
 	defer cancel()
-	primary, err := pgxpool.New(ctx, cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
+	primary, err := openPool(ctx, "DATABASE_URL", cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		return fmt.Errorf("primary: %w", err)
+		return err
 	}
 	defer primary.Close()
-	// pgxpool.New does not dial: a replica that is down shows up at the first read.
-	replica, err := pgxpool.New(ctx, cmp.Or(getenv("DATABASE_REPLICA_URL"), "postgres://app:app@localhost:5433/app"))
+	// A pool does not dial: a replica that is down shows up at the first read.
+	replica, err := openPool(ctx, "DATABASE_REPLICA_URL", cmp.Or(getenv("DATABASE_REPLICA_URL"), "postgres://app:app@localhost:5433/app"))
 	if err != nil {
-		return fmt.Errorf("replica: %w", err)
+		return err
 	}
 	defer replica.Close()
 	r := &Router{Primary: primary, Replica: replica, MaxLagBytes: maxLagMiB << 20, WaitFor: wait, Probe: time.Second}

@@ -165,7 +165,7 @@ func TestRun_RejectsBadConfig(t *testing.T) {
 		{"negative_lag", map[string]string{"REPLICA_MAX_LAG_MIB": "-1"}, `REPLICA_MAX_LAG_MIB: want a whole number of MiB >= 0, got "-1"`},
 		{"wait_without_unit", map[string]string{"REPLICA_WAIT": "2"}, `REPLICA_WAIT: want a positive duration such as 2s, got "2"`},
 		{"zero_wait", map[string]string{"REPLICA_WAIT": "0s"}, `REPLICA_WAIT: want a positive duration such as 2s, got "0s"`},
-		{"bad_database_url", map[string]string{"DATABASE_URL": "postgres://%zz"}, "primary: "},
+		{"bad_database_url", map[string]string{"DATABASE_URL": "postgres://%zz"}, "parse DATABASE_URL: "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

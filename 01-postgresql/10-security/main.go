@@ -43,7 +43,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		return fmt.Errorf("parse DATABASE_URL: %w", err) // pgx redacts the password
+		return parseError("DATABASE_URL", err)
 	}
 	if from != "url" {
 		cfg.ConnConfig.Password = password.Reveal()
@@ -89,19 +89,29 @@ func setupRLS(ctx context.Context, pool *pgxpool.Pool) error {
 	if bypass {
 		return errors.New("the role bypasses row-level security (superuser or BYPASSRLS): connect as an ordinary role")
 	}
+	// current_setting(..., true) returns NULL on a connection that never
+	// set the tenant, but '' on one where an earlier transaction did (SET
+	// LOCAL ends, the variable stays defined): NULLIF makes both "no
+	// tenant", so a warm pooled connection fails closed like a new one.
+	// The ALTERs bring a table from an earlier version of this program up
+	// to date (and fail if it already holds a row without a tenant).
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
 CREATE TABLE IF NOT EXISTS tenant_invoices (
 	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	tenant_id    text   NOT NULL DEFAULT current_setting('app.tenant_id', true),
+	tenant_id    text   NOT NULL,
 	amount_cents bigint NOT NULL
 );
+ALTER TABLE tenant_invoices
+	ALTER COLUMN tenant_id SET DEFAULT NULLIF(current_setting('app.tenant_id', true), ''),
+	DROP CONSTRAINT IF EXISTS tenant_id_not_empty,
+	ADD CONSTRAINT tenant_id_not_empty CHECK (tenant_id <> '');
 ALTER TABLE tenant_invoices ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenant_invoices FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_isolation ON tenant_invoices;
 CREATE POLICY tenant_isolation ON tenant_invoices
-	USING (tenant_id = current_setting('app.tenant_id', true))
-	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));`)
+	USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+	WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));`)
 		if err != nil {
 			return fmt.Errorf("set up row-level security: %w", err)
 		}

@@ -84,6 +84,7 @@ tls: pg_stat_ssl ssl=true version=TLSv1.3
 tenant acme: 2 invoices, 350 cents
 tenant globex: 1 invoices, 999 cents
 no tenant: 0 invoices
+no tenant insert: rejected (SQLSTATE 42501)
 cross-tenant insert: rejected (SQLSTATE 42501)
 `, d.role, d.Name)
 	// Twice, with another tenant's row in between: a rerun prints the same
@@ -146,6 +147,14 @@ func TestRun_Rejects(t *testing.T) {
 	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	crlf := filepath.Join(dir, "crlf")
+	if err := os.WriteFile(crlf, []byte(d.password+"\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	twoLines := filepath.Join(dir, "two-lines")
+	if err := os.WriteFile(twoLines, []byte(d.password+"\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	wrong := filepath.Join(dir, "wrong")
 	if err := os.WriteFile(wrong, []byte("not-"+d.password), 0o600); err != nil {
 		t.Fatal(err)
@@ -161,6 +170,12 @@ func TestRun_Rejects(t *testing.T) {
 			"read DATABASE_PASSWORD_FILE: open"},
 		{"empty_password_file", map[string]string{"DATABASE_PASSWORD_FILE": empty},
 			"is empty"},
+		{"windows_line_end_in_password_file", map[string]string{"DATABASE_PASSWORD_FILE": crlf},
+			"a line break inside the password"},
+		{"second_newline_in_password_file", map[string]string{"DATABASE_PASSWORD_FILE": twoLines},
+			"a line break inside the password"},
+		{"malformed_url", map[string]string{"DATABASE_URL": "postgres://" + d.role + ":" + d.password + "@localhost:54x2/app"},
+			"parse DATABASE_URL: invalid port"},
 		{"wrong_password", map[string]string{"DATABASE_PASSWORD_FILE": wrong},
 			"password authentication failed"},
 		{"server_cert_from_unknown_ca", map[string]string{"DATABASE_PASSWORD_FILE": d.passwordFile,
@@ -185,8 +200,9 @@ func TestRun_Rejects(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("run: got %v, want an error containing %q", err, tt.want)
 			}
-			if strings.Contains(err.Error()+out.String(), d.password) {
-				t.Errorf("the password leaks: %v\n%s", err, out.String())
+			pgtest.NoSecret(t, err, d.password)
+			if strings.Contains(out.String(), d.password) {
+				t.Errorf("the password leaks into the output:\n%s", out.String())
 			}
 		})
 	}
@@ -317,4 +333,93 @@ func ExampleSecret() {
 	// [REDACTED]
 	// [REDACTED] "[REDACTED]" [REDACTED]
 	// level=INFO msg=login password=[REDACTED]
+}
+
+// A connection that served a tenant keeps app.tenant_id defined as ”
+// after the transaction: on that warm connection a write without a tenant
+// must still fail, and no row may be stored under the empty tenant.
+func TestRLS_warm_pooled_connection_without_tenant(t *testing.T) {
+	t.Parallel()
+	d := newTenantDB(t)
+	ctx := t.Context()
+	cfg, err := pgxpool.ParseConfig(d.url(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.Password = d.password
+	cfg.MaxConns = 1 // every statement below runs on the same connection
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := setupRLS(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	err = withTenant(ctx, pool, "acme", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "INSERT INTO tenant_invoices (amount_cents) VALUES (5)")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leftover string
+	if err := pool.QueryRow(ctx, "SELECT coalesce(current_setting('app.tenant_id', true), '<null>')").Scan(&leftover); err != nil {
+		t.Fatal(err)
+	}
+	if leftover != "" {
+		t.Fatalf("precondition: app.tenant_id on the warm connection = %q, want ''", leftover)
+	}
+
+	for name, q := range map[string]string{
+		"default_tenant":  "INSERT INTO tenant_invoices (amount_cents) VALUES (1)",
+		"explicit_empty":  "INSERT INTO tenant_invoices (tenant_id, amount_cents) VALUES ('', 1)",
+		"explicit_tenant": "INSERT INTO tenant_invoices (tenant_id, amount_cents) VALUES ('acme', 1)",
+	} {
+		if _, err := pool.Exec(ctx, q); sqlState(err) == "" {
+			t.Errorf("%s: insert without a tenant: got %v, want a server error", name, err)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM tenant_invoices").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("without a tenant the warm connection sees %d rows, want 0", n)
+	}
+
+	// Even a role that bypasses RLS cannot store the empty tenant.
+	conn, err := pgx.Connect(ctx, d.AdminURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "INSERT INTO tenant_invoices (tenant_id, amount_cents) VALUES ('', 1)")
+	if code := sqlState(err); code != "23514" {
+		t.Errorf("superuser insert of tenant '': got %v, want SQLSTATE 23514", err)
+	}
+	var rows string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(string_agg(tenant_id || ':' || amount_cents, ','), '')
+		FROM tenant_invoices`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != "acme:5" {
+		t.Errorf("stored rows = %q, want acme:5", rows)
+	}
+}
+
+// The README's run: the password in DATABASE_URL, as the stack's app role
+// has it. The test's own role and database stand in for app/app.
+func TestRun_matches_readme(t *testing.T) {
+	t.Parallel()
+	testkit.Require(t, testkit.PostgresCA)
+	d := newTenantDB(t)
+	u := pgtest.WithDatabase(t, "postgres://"+d.role+":"+d.password+"@"+hostPort(t)+"/", d.Name)
+	getenv := testkit.Getenv(t, map[string]string{"DATABASE_URL": u, "DATABASE_PASSWORD_FILE": "", "DATABASE_PASSWORD": ""})
+	var out bytes.Buffer
+	if err := run(t.Context(), getenv, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	got := strings.Replace(out.String(), "user="+d.role+" database="+d.Name, "user=app database=app", 1)
+	testkit.CheckReadme(t, 0, got)
 }

@@ -28,10 +28,16 @@ func readPassword(getenv func(string) string) (Secret, string, error) {
 		if err != nil {
 			return "", "", fmt.Errorf("read DATABASE_PASSWORD_FILE: %w", err)
 		}
-		// Editors and `echo` leave a trailing newline; it is not part of the secret.
-		p := strings.TrimRight(string(b), "\r\n")
-		if p == "" {
+		// Editors and `echo` end a file with one newline: that one is not
+		// part of the secret. Any other line break (a second newline, a
+		// Windows \r) is refused rather than guessed at.
+		p := strings.TrimSuffix(string(b), "\n")
+		switch {
+		case p == "":
 			return "", "", fmt.Errorf("DATABASE_PASSWORD_FILE %s is empty", file)
+		case strings.ContainsAny(p, "\r\n"):
+			return "", "", fmt.Errorf("DATABASE_PASSWORD_FILE %s: a line break inside the password "+
+				"(only one trailing newline is removed)", file)
 		}
 		return Secret(p), "file", nil
 	case env != "":

@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	duration := newDurationHistogram()
 	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		return fmt.Errorf("parse DATABASE_URL: %w", err)
+		return parseError("DATABASE_URL", err)
 	}
 	cfg.MaxConns = 4
 	cfg.ConnConfig.Tracer = newQueryTracer(tp.Tracer("orders"), duration, &cfg.ConnConfig.Config)
