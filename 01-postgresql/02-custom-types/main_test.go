@@ -32,6 +32,7 @@ orders in the table: 1
 	if got := out.String(); got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
+	testkit.CheckReadme(t, 0, out.String())
 }
 
 // typedPool is the example's pool on a fresh database with the schema in

@@ -24,6 +24,7 @@ func TestRun_logs_every_operation_and_flags_the_slow_one(t *testing.T) {
 	if got := out.String(); got != wantOutput {
 		t.Errorf("output:\n%s\nwant:\n%s", got, wantOutput)
 	}
+	testkit.CheckReadme(t, 0, out.String())
 	if strings.Contains(out.String(), "secret-hash") || strings.Contains(out.String(), "other-hash") {
 		t.Error("a bound argument reached the log")
 	}

@@ -49,6 +49,7 @@ SET LOCAL         : client 2 sees ""
 	if got := out.String(); got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
+	testkit.CheckReadme(t, 0, out.String())
 }
 
 // newPool opens a pool with the example's sizing and an application_name

@@ -44,6 +44,7 @@ contract: refused (destructive); run with -contract once no deployed version rea
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
+	testkit.CheckReadme(t, 0, out.String())
 	if got := query(t, db.URL, `SELECT (SELECT version FROM profiles_schema_version) || ' ' ||
 		count(*) || ' ' || count(*) FILTER (WHERE display_name = name) FROM profiles`); got != "6 1000 1000" {
 		t.Errorf("version, rows, backfilled = %s, want 6 1000 1000", got)
@@ -66,6 +67,7 @@ atlas: 0 change(s) to reach schema.hcl
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
+	testkit.CheckReadme(t, 1, out.String())
 	if got := query(t, db.URL, `SELECT string_agg(column_name, ',' ORDER BY ordinal_position)
 		FROM information_schema.columns WHERE table_name = 'profiles'`); got != "id,display_name" {
 		t.Errorf("columns = %s", got)

@@ -71,6 +71,7 @@ replica lag within REPLICA_MAX_LAG_MIB: true
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
+	testkit.CheckReadme(t, 0, out.String())
 	var status string
 	if err := newPool(t, db.ReplicaURL).QueryRow(t.Context(),
 		"SELECT status FROM replica_orders WHERE id = 1").Scan(&status); err != nil || status != "paid" {

@@ -52,6 +52,7 @@ traces: service ` + service + `, exported on exit
 	if len(lines) < 2 || lines[1] != want {
 		t.Errorf("output:\n%s\nwant after the first line:\n%s", out.String(), want)
 	}
+	testkit.CheckReadme(t, 0, strings.Replace(out.String(), "service "+service+",", "service orders-db,", 1))
 
 	// The trace, as Jaeger stored it: the parent span and six query spans.
 	ops := jaegerOperations(t, jaeger, service, 7)
