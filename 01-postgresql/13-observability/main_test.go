@@ -110,7 +110,7 @@ func TestRun_Help(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	err := run(t.Context(), []string{"-help"}, testkit.Getenv(t, nil), &out)
-	want := "Usage of 11-observability:\n  -serve\n    \tkeep serving /metrics until Ctrl-C\n"
+	want := "Usage of 13-observability:\n  -serve\n    \tkeep serving /metrics until Ctrl-C\n"
 	if err != nil || out.String() != want {
 		t.Errorf("-help: err=%v output=%q, want %q and no error", err, out.String(), want)
 	}

@@ -1,4 +1,4 @@
-// Command 11-observability instruments pgx: a query tracer feeds a
+// Command 13-observability instruments pgx: a query tracer feeds a
 // Prometheus duration histogram and OpenTelemetry spans (exported over OTLP
 // to Jaeger), and pool statistics are served on /metrics from the
 // program's own registry.
@@ -33,7 +33,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
-	fs := flag.NewFlagSet("11-observability", flag.ContinueOnError)
+	fs := flag.NewFlagSet("13-observability", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	serve := fs.Bool("serve", false, "keep serving /metrics until Ctrl-C")
 	if err := fs.Parse(args); err != nil {
