@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer pool.Close()
-	if err := errors.Join(reg.Register(duration), reg.Register(newPoolCollector(pool))); err != nil {
+	if err := errors.Join(reg.Register(duration), reg.Register(newPoolCollector(pool, "primary"))); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -16,9 +17,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// queryTracer is a pgx.QueryTracer that opens an OpenTelemetry client span
-// per query, with the database semantic conventions, and observes the
-// query's duration in a Prometheus histogram.
+// queryTracer opens an OpenTelemetry client span per query, batch, COPY,
+// connect and pool acquire, with the database semantic conventions, and
+// observes the duration of queries, batches and COPYs in a Prometheus
+// histogram. It implements pgx.QueryTracer, pgx.BatchTracer,
+// pgx.CopyFromTracer, pgx.ConnectTracer and pgxpool.AcquireTracer: pgx has
+// one Tracer slot, and each interface it implements is called.
 // https://opentelemetry.io/docs/specs/semconv/database/postgresql/
 type queryTracer struct {
 	tracer   trace.Tracer
@@ -64,27 +68,82 @@ func (t *queryTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx
 }
 
 func (t *queryTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryEndData) {
+	t.end(ctx, data.Err)
+}
+
+// end ends the span in ctx with the outcome of err and, for an operation
+// started by begin, observes its duration.
+func (t *queryTracer) end(ctx context.Context, err error) {
 	span := trace.SpanFromContext(ctx)
 	defer span.End()
-	start, ok := ctx.Value(startKey{}).(queryStart)
-	if !ok {
-		return
-	}
 	status := "ok"
-	if data.Err != nil {
+	if err != nil {
 		status = "error"
 		// The class of the error, never its text: the server's message
 		// quotes argument values and pgx's encode errors print them, so
 		// neither span.RecordError nor the message as status description.
-		errType := errorType(data.Err)
-		if pgErr, ok := errors.AsType[*pgconn.PgError](data.Err); ok {
+		errType := errorType(err)
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
 			errType = pgErr.Code
 			span.SetAttributes(semconv.DBResponseStatusCode(pgErr.Code))
 		}
 		span.SetAttributes(semconv.ErrorTypeKey.String(errType))
 		span.SetStatus(codes.Error, errType)
 	}
-	t.duration.WithLabelValues(start.op, status).Observe(time.Since(start.at).Seconds())
+	if start, ok := ctx.Value(startKey{}).(queryStart); ok {
+		t.duration.WithLabelValues(start.op, status).Observe(time.Since(start.at).Seconds())
+	}
+}
+
+// begin opens a client span named op with the connection's attributes.
+func (t *queryTracer) begin(ctx context.Context, op string, extra ...attribute.KeyValue) context.Context {
+	attrs := make([]attribute.KeyValue, 0, len(t.attrs)+len(extra))
+	attrs = append(append(attrs, t.attrs...), extra...)
+	ctx, _ = t.tracer.Start(ctx, op, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...))
+	return ctx
+}
+
+// TraceBatchStart opens one span for the whole batch: one round trip.
+func (t *queryTracer) TraceBatchStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
+	ctx = t.begin(ctx, "BATCH", semconv.DBOperationName("BATCH"),
+		semconv.DBOperationBatchSize(data.Batch.Len()))
+	return context.WithValue(ctx, startKey{}, queryStart{at: time.Now(), op: "BATCH"})
+}
+
+func (t *queryTracer) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (t *queryTracer) TraceBatchEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceBatchEndData) {
+	t.end(ctx, data.Err)
+}
+
+func (t *queryTracer) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
+	ctx = t.begin(ctx, "COPY", semconv.DBOperationName("COPY"),
+		semconv.DBCollectionName(strings.Join(data.TableName, ".")))
+	return context.WithValue(ctx, startKey{}, queryStart{at: time.Now(), op: "COPY"})
+}
+
+func (t *queryTracer) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, data pgx.TraceCopyFromEndData) {
+	t.end(ctx, data.Err)
+}
+
+// TraceConnectStart: a new connection (TCP, TLS, authentication) is the
+// slow path of a pool; its span shows when a request paid for one.
+func (t *queryTracer) TraceConnectStart(ctx context.Context, _ pgx.TraceConnectStartData) context.Context {
+	return t.begin(ctx, "connect")
+}
+
+func (t *queryTracer) TraceConnectEnd(ctx context.Context, data pgx.TraceConnectEndData) {
+	t.end(ctx, data.Err)
+}
+
+// TraceAcquireStart: time spent waiting for a pool connection, the first
+// sign of a pool too small for its load.
+func (t *queryTracer) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
+	return t.begin(ctx, "pool.acquire")
+}
+
+func (t *queryTracer) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, data pgxpool.TraceAcquireEndData) {
+	t.end(ctx, data.Err)
 }
 
 // operation is the statement's first keyword, from a fixed list so that a
@@ -93,7 +152,7 @@ func operation(sql string) string {
 	verb, _, _ := strings.Cut(strings.TrimSpace(sql), " ")
 	verb = strings.ToUpper(verb)
 	switch verb {
-	case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "CREATE", "ALTER", "DROP", "TRUNCATE":
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "CREATE", "ALTER", "DROP", "TRUNCATE", "BATCH", "COPY":
 		return verb
 	}
 	return "OTHER"
