@@ -106,13 +106,14 @@ func poolDemo(ctx context.Context, getenv func(string) string, stdout io.Writer)
 		c.Release()
 	}
 	held = held[:0]
-	return printMetrics(reg, stdout, "pgxpool_max_conns", "pgxpool_total_conns",
+	return printMetrics(reg, stdout, "", "pgxpool_max_conns", "pgxpool_total_conns",
 		"pgxpool_acquired_conns", "pgxpool_acquires_total", "pgxpool_canceled_acquires_total")
 }
 
-// printMetrics prints the named metrics as a Prometheus scrape shows them;
-// a service exposes the same registry with promhttp.HandlerFor.
-func printMetrics(reg *prometheus.Registry, stdout io.Writer, names ...string) error {
+// printMetrics prints the named metrics as a Prometheus scrape shows them,
+// only the series whose labels contain only (if set); a service exposes the
+// same registry with promhttp.HandlerFor.
+func printMetrics(reg *prometheus.Registry, stdout io.Writer, only string, names ...string) error {
 	families, err := reg.Gather()
 	if err != nil {
 		return fmt.Errorf("gather metrics: %w", err)
@@ -125,8 +126,13 @@ func printMetrics(reg *prometheus.Registry, stdout io.Writer, names ...string) e
 				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
 			}
 			value := m.GetGauge().GetValue() + m.GetCounter().GetValue()
-			lines[mf.GetName()] = append(lines[mf.GetName()],
-				fmt.Sprintf("%s{%s} %g", mf.GetName(), strings.Join(labels, ","), value))
+			series := mf.GetName()
+			if len(labels) > 0 {
+				series += "{" + strings.Join(labels, ",") + "}"
+			}
+			if only == "" || len(labels) == 0 || strings.Contains(series, only) {
+				lines[mf.GetName()] = append(lines[mf.GetName()], fmt.Sprintf("%s %g", series, value))
+			}
 		}
 	}
 	for _, name := range names {
