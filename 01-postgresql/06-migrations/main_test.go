@@ -1,7 +1,6 @@
 package main
 
 import (
-	"ariga.io/atlas/sql/migrate"
 	"bytes"
 	"context"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
 	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
 	"github.com/go-course/part4-infrastructure/testkit"

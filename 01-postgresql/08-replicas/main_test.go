@@ -138,7 +138,7 @@ func waitForSource(t *testing.T, r *Router, want Source) {
 	testkit.Eventually(t, 30*time.Second, func() error {
 		src, status, err := readStatus(t.Context(), r, "")
 		if err != nil || status != "new" {
-			return fmt.Errorf("read: %s %q %v", src, status, err)
+			return fmt.Errorf("read: %s %q: %w", src, status, err)
 		}
 		if src != want {
 			return fmt.Errorf("reads go to the %s, want the %s", src, want)

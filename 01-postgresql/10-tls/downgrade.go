@@ -17,7 +17,7 @@ import (
 // every SSLRequest with 'N' (no TLS here), as a server without TLS or a
 // downgrading proxy would, and returns why the connection was refused.
 func refusedWithoutTLS(ctx context.Context, cfg *pgxpool.Config) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}

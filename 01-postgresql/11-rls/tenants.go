@@ -62,8 +62,11 @@ func tenantDemo(ctx context.Context, pool *pgxpool.Pool, stdout io.Writer) error
 	// '' that every tenant-less session would then see. (Behind the policy,
 	// the NULL default and CHECK (tenant_id <> '') refuse it too.)
 	_, err := pool.Exec(ctx, "INSERT INTO tenant_invoices (amount_cents) VALUES (1)")
+	if err == nil {
+		return errors.New("insert without tenant: accepted, want SQLSTATE 42501")
+	}
 	if code := sqlState(err); code != "42501" {
-		return fmt.Errorf("insert without tenant: want SQLSTATE 42501, got %v", err)
+		return fmt.Errorf("insert without tenant: want SQLSTATE 42501, got %w", err)
 	}
 	fmt.Fprintf(stdout, "no tenant insert: rejected (SQLSTATE %s)\n", sqlState(err))
 
@@ -73,8 +76,11 @@ func tenantDemo(ctx context.Context, pool *pgxpool.Pool, stdout io.Writer) error
 			"INSERT INTO tenant_invoices (tenant_id, amount_cents) VALUES ('globex', 1)")
 		return err
 	})
+	if err == nil {
+		return errors.New("cross-tenant insert: accepted, want SQLSTATE 42501")
+	}
 	if code := sqlState(err); code != "42501" {
-		return fmt.Errorf("cross-tenant insert: want SQLSTATE 42501, got %v", err)
+		return fmt.Errorf("cross-tenant insert: want SQLSTATE 42501, got %w", err)
 	}
 	fmt.Fprintf(stdout, "cross-tenant insert: rejected (SQLSTATE %s)\n", sqlState(err))
 	return nil
