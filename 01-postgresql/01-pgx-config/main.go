@@ -89,7 +89,7 @@ func newPoolConfig(getenv func(string) string) (*pgxpool.Config, error) {
 	dsn := cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app")
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", redact(err))
+		return nil, parseError("DATABASE_URL", err)
 	}
 
 	// Runtime parameters travel in the startup packet, so they hold from

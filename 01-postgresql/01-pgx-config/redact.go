@@ -2,16 +2,23 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// redact keeps only the message of a parse error, where pgconn masks the
-// password: the error value itself carries the raw URL in its ConnString
-// field, which a logger that prints structs would write out.
-func redact(err error) error {
+// parseError rebuilds the error of parsing the connection string in env
+// from its message alone, without the connection string. pgconn masks the
+// password in its message on a best-effort basis only, and its
+// *pgconn.ParseConfigError keeps the raw string in ConnString, where %#v,
+// errors.As and loggers that print structs find it: the rebuilt error
+// wraps nothing.
+func parseError(env string, err error) error {
 	if pe, ok := errors.AsType[*pgconn.ParseConfigError](err); ok {
-		return errors.New(pe.Error())
+		bare := *pe
+		bare.ConnString = ""
+		return fmt.Errorf("parse %s: %s", env, strings.TrimPrefix(bare.Error(), "cannot parse ``: "))
 	}
-	return err
+	return fmt.Errorf("parse %s: %s", env, err.Error())
 }

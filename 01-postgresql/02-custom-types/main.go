@@ -6,7 +6,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,8 +53,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	dsn := cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app")
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		// pgconn masks the password in the message; the error value keeps the raw URL.
-		return errors.New("parse DATABASE_URL: " + err.Error())
+		return parseError("DATABASE_URL", err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = demoSchema
 	if err := createSchema(ctx, cfg.ConnConfig); err != nil {

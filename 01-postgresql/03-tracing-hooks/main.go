@@ -7,7 +7,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,8 +42,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	cfg, err := pgx.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		// pgconn masks the password in the message; the error value keeps the raw URL.
-		return errors.New("parse DATABASE_URL: " + err.Error())
+		return parseError("DATABASE_URL", err)
 	}
 	var events []queryEvent
 	// The threshold sits well above a local round trip, so only the

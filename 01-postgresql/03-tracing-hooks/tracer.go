@@ -90,19 +90,40 @@ func (t *slowTracer) TraceCopyFromEnd(ctx context.Context, _ *pgx.Conn, d pgx.Tr
 	t.end(ctx, d.Err)
 }
 
-// safeErr describes err without the server's message: PostgreSQL quotes
-// the offending value in it ("invalid input syntax for type integer:
-// \"<your argument>\"", "Key (email)=(...) already exists"), so the
-// message can leak an argument the log never saw directly.
+// safeErr describes err by its class, never by its text. PostgreSQL quotes
+// the offending value in its messages ("invalid input syntax for type
+// integer: \"<your argument>\"", "Key (email)=(...) already exists"), and
+// pgx's own encode errors print the argument ("unable to encode ..."), so
+// a message can leak an argument the log never saw directly. What is left:
+// the SQLSTATE (and constraint) of a server error, the context's verdict,
+// or the Go type of a client error.
 func safeErr(err error) string {
-	pgErr, ok := errors.AsType[*pgconn.PgError](err)
-	if !ok {
-		return err.Error()
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		if pgErr.ConstraintName != "" {
+			return fmt.Sprintf("SQLSTATE %s (constraint %s)", pgErr.Code, pgErr.ConstraintName)
+		}
+		return "SQLSTATE " + pgErr.Code
 	}
-	if pgErr.ConstraintName != "" {
-		return fmt.Sprintf("SQLSTATE %s (constraint %s)", pgErr.Code, pgErr.ConstraintName)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "context deadline exceeded"
+	case errors.Is(err, context.Canceled):
+		return "context canceled"
 	}
-	return "SQLSTATE " + pgErr.Code
+	return "client error " + errorType(err)
+}
+
+// errorType is the Go type of the first error in err's chain that is more
+// than a wrapper made by fmt.Errorf or errors.Join.
+func errorType(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		switch t := fmt.Sprintf("%T", e); t {
+		case "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
+		default:
+			return t
+		}
+	}
+	return fmt.Sprintf("%T", err)
 }
 
 // slogLogger adapts tracelog onto log/slog. tracelog puts query arguments

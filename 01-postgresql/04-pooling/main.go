@@ -14,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -41,7 +40,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 func newPoolConfig(dsn string) (*pgxpool.Config, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", redact(err))
+		return nil, parseError("DATABASE_URL", err)
 	}
 	cfg.MaxConns = 4 // a few per CPU core of the database, not per request
 	cfg.MinConns = 1 // one warm connection for the first request after idle
@@ -107,13 +106,14 @@ func poolDemo(ctx context.Context, getenv func(string) string, stdout io.Writer)
 		c.Release()
 	}
 	held = held[:0]
-	return printMetrics(reg, stdout, "pgxpool_max_conns", "pgxpool_total_conns",
+	return printMetrics(reg, stdout, "", "pgxpool_max_conns", "pgxpool_total_conns",
 		"pgxpool_acquired_conns", "pgxpool_acquires_total", "pgxpool_canceled_acquires_total")
 }
 
-// printMetrics prints the named metrics as a Prometheus scrape shows them;
-// a service exposes the same registry with promhttp.HandlerFor.
-func printMetrics(reg *prometheus.Registry, stdout io.Writer, names ...string) error {
+// printMetrics prints the named metrics as a Prometheus scrape shows them,
+// only the series whose labels contain only (if set); a service exposes the
+// same registry with promhttp.HandlerFor.
+func printMetrics(reg *prometheus.Registry, stdout io.Writer, only string, names ...string) error {
 	families, err := reg.Gather()
 	if err != nil {
 		return fmt.Errorf("gather metrics: %w", err)
@@ -126,8 +126,13 @@ func printMetrics(reg *prometheus.Registry, stdout io.Writer, names ...string) e
 				labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
 			}
 			value := m.GetGauge().GetValue() + m.GetCounter().GetValue()
-			lines[mf.GetName()] = append(lines[mf.GetName()],
-				fmt.Sprintf("%s{%s} %g", mf.GetName(), strings.Join(labels, ","), value))
+			series := mf.GetName()
+			if len(labels) > 0 {
+				series += "{" + strings.Join(labels, ",") + "}"
+			}
+			if only == "" || len(labels) == 0 || strings.Contains(series, only) {
+				lines[mf.GetName()] = append(lines[mf.GetName()], fmt.Sprintf("%s %g", series, value))
+			}
 		}
 	}
 	for _, name := range names {
@@ -136,13 +141,4 @@ func printMetrics(reg *prometheus.Registry, stdout io.Writer, names ...string) e
 		}
 	}
 	return nil
-}
-
-// redact keeps only the message of a parse error, where pgconn masks the
-// password; the error value itself carries the raw URL.
-func redact(err error) error {
-	if pe, ok := errors.AsType[*pgconn.ParseConfigError](err); ok {
-		return errors.New(pe.Error())
-	}
-	return err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -45,10 +46,14 @@ exec              : ok
 simple protocol   : ok
 SET               : client 2 sees "tenant-a"
 SET LOCAL         : client 2 sees ""
+pgbouncer_up 1
+pgbouncer_pools_client_waiting{database="app_single",user="app"} 0
+pgbouncer_pools_max_wait_seconds{database="app_single",user="app"} 0
 `
 	if got := out.String(); got != want {
 		t.Errorf("output:\n%s\nwant:\n%s", got, want)
 	}
+	testkit.CheckReadme(t, 0, out.String())
 }
 
 // newPool opens a pool with the example's sizing and an application_name
@@ -206,28 +211,6 @@ func TestPgBouncer_session_SET_leaks_and_SET_LOCAL_does_not(t *testing.T) {
 	}
 }
 
-func TestRun_rejects_malformed_urls_without_leaking_the_password(t *testing.T) {
-	t.Parallel()
-	const bad = "postgres://app:s3cret@localhost:54x2/app"
-	for _, env := range []string{"DATABASE_URL", "PGBOUNCER_URL"} {
-		t.Run(env, func(t *testing.T) {
-			t.Parallel()
-			if env == "PGBOUNCER_URL" {
-				testkit.Require(t, testkit.Postgres) // the pool part runs first
-			}
-			var out bytes.Buffer
-			err := run(t.Context(), testkit.Getenv(t, map[string]string{env: bad}), &out)
-			if err == nil || !strings.Contains(err.Error(), "parse "+env+": ") ||
-				!strings.Contains(err.Error(), "invalid port") {
-				t.Fatalf("err = %v, want parse %s: ... invalid port", err, env)
-			}
-			if strings.Contains(err.Error(), "s3cret") || strings.Contains(out.String(), "s3cret") {
-				t.Errorf("password leaked: %v", err)
-			}
-		})
-	}
-}
-
 // MaxConnLifetime is enforced by the background health check: an idle
 // connection past its lifetime is closed without any caller acquiring it,
 // and the pool is topped up to MinConns with a new backend.
@@ -282,5 +265,105 @@ func waitFor(ctx context.Context, t *testing.T, pool *pgxpool.Pool, what string,
 			t.Fatalf("waiting for %s: %v", what, ctx.Err())
 		case <-tick.C:
 		}
+	}
+}
+
+// PgBouncer's exporter during a saturated pool: app_single has one server
+// connection; one client holds it in a transaction, the next one queues in
+// PgBouncer, and SHOW POOLS says so until the first one is done.
+func TestBouncerCollector_shows_a_saturated_pool(t *testing.T) {
+	url := singleURL(t)
+	ctx := t.Context()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(newBouncerCollector(cfg))
+	value := func(name string) float64 {
+		t.Helper()
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range families {
+			for _, m := range mf.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if mf.GetName() == name && (len(labels) == 0 || labels["database"] == "app_single") {
+					return m.GetGauge().GetValue() + m.GetCounter().GetValue()
+				}
+			}
+		}
+		t.Fatalf("no %s for app_single", name)
+		return 0
+	}
+	if value("pgbouncer_up") != 1 {
+		t.Fatal("pgbouncer_up = 0: the admin console did not answer")
+	}
+	xacts := value("pgbouncer_stats_transactions_total")
+
+	holder, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(context.WithoutCancel(ctx))
+	tx, err := holder.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	waiter, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiter.Close(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() {
+		_, err := waiter.Exec(ctx, "SELECT 1")
+		done <- err
+	}()
+
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if w := value("pgbouncer_pools_client_waiting"); w != 1 {
+			return fmt.Errorf("client_waiting = %g, want 1", w)
+		}
+		return nil
+	})
+	if a := value("pgbouncer_pools_server_active"); a != 1 {
+		t.Errorf("server_active = %g, want 1: the one server connection is lent out", a)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the queued client: %v", err)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if w := value("pgbouncer_pools_client_waiting"); w != 0 {
+			return fmt.Errorf("client_waiting = %g, want 0", w)
+		}
+		return nil
+	})
+	if got := value("pgbouncer_stats_transactions_total"); got < xacts+2 {
+		t.Errorf("transactions_total = %g, want at least %g", got, xacts+2)
+	}
+}
+
+// A console that does not answer is pgbouncer_up 0, not a failed scrape.
+func TestBouncerCollector_down(t *testing.T) {
+	t.Parallel()
+	cfg, err := pgx.ParseConfig("postgres://app:app@127.0.0.1:1/app?connect_timeout=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(newBouncerCollector(cfg)); got != 0 {
+		t.Errorf("pgbouncer_up = %g, want 0", got)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // bouncerDemo runs two clients one after the other through PgBouncer in
@@ -70,7 +71,19 @@ func bouncerDemo(ctx context.Context, getenv func(string) string, stdout io.Writ
 	}
 	fmt.Fprintf(stdout, "%-18s: client 2 sees %q\n", "SET", seen[0])
 	fmt.Fprintf(stdout, "%-18s: client 2 sees %q\n", "SET LOCAL", seen[1])
-	return nil
+
+	// PgBouncer's own metrics, from its admin console: what a dashboard
+	// of the pooler shows (a waiting client means the pool is too small).
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return parseError("PGBOUNCER_URL", err)
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(newBouncerCollector(cfg)); err != nil {
+		return fmt.Errorf("register pgbouncer collector: %w", err)
+	}
+	return printMetrics(reg, stdout, fmt.Sprintf("database=%q", cfg.Database),
+		"pgbouncer_up", "pgbouncer_pools_client_waiting", "pgbouncer_pools_max_wait_seconds")
 }
 
 // twoClients opens two connections in the given mode and runs step on the
@@ -79,7 +92,7 @@ func twoClients(ctx context.Context, dsn string, mode pgx.QueryExecMode,
 	step func(i int, c *pgx.Conn) error) error {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return fmt.Errorf("parse PGBOUNCER_URL: %w", redact(err))
+		return parseError("PGBOUNCER_URL", err)
 	}
 	cfg.DefaultQueryExecMode = mode
 	for i := range 2 {

@@ -130,15 +130,23 @@ func search(ctx context.Context, q *catalog.Queries, query string) ([]catalog.Se
 	return rows, nil
 }
 
-// page returns the products after the position in token ("" = first
-// page) and the token of the next page ("" = last page).
-func page(ctx context.Context, q *catalog.Queries, secret []byte, token string, size int32) (
+// page returns the products of listing after the position in token
+// ("" = first page) and the token of the next page ("" = last page).
+// listing names the sort and filters of the request, normalised (here
+// always byName); the token is signed for it and refused for any other.
+func page(ctx context.Context, q *catalog.Queries, secret []byte, listing, token string, size int32) (
 	[]catalog.ProductsPageRow, string, error) {
-	var after pageKey
+	if size < 1 || size > maxPageSize {
+		return nil, "", fmt.Errorf("page size: want 1 to %d, got %d", maxPageSize, size)
+	}
+	after := pageKey{Listing: listing}
 	if token != "" {
 		var err error
 		if after, err = decodeToken(secret, token); err != nil {
 			return nil, "", err
+		}
+		if after.Listing != listing {
+			return nil, "", fmt.Errorf("%w: issued for another listing", errPageToken)
 		}
 	}
 	rows, err := q.ProductsPage(ctx, catalog.ProductsPageParams{
@@ -148,9 +156,12 @@ func page(ctx context.Context, q *catalog.Queries, secret []byte, token string, 
 		return rows, "", err
 	}
 	last := rows[len(rows)-1]
-	next, err := encodeToken(secret, pageKey{Name: last.Name, ID: last.ID})
+	next, err := encodeToken(secret, pageKey{Listing: listing, Name: last.Name, ID: last.ID})
 	return rows, next, err
 }
+
+// byName is the one listing ProductsPage serves: every product, by name.
+const byName = "sort=name"
 
 func browse(ctx context.Context, q *catalog.Queries, stdout io.Writer) error {
 	for _, query := range []string{
@@ -184,10 +195,10 @@ func browse(ctx context.Context, q *catalog.Queries, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "id = ANY({2,4,6}): [%s]\n", strings.Join(names, ", "))
 
 	secret := newTokenSecret()
-	var token, forged string
+	var token, forged, first string
 	var pages []string
 	for n := 1; ; n++ {
-		rows, next, err := page(ctx, q, secret, token, 3)
+		rows, next, err := page(ctx, q, secret, byName, token, 3)
 		if err != nil {
 			return fmt.Errorf("page %d: %w", n, err)
 		}
@@ -197,16 +208,23 @@ func browse(ctx context.Context, q *catalog.Queries, stdout io.Writer) error {
 		}
 		pages = append(pages, "["+strings.Join(names, ", ")+"]")
 		if n == 1 {
+			first = next
 			// A client edits the position inside the token to skip ahead.
 			_, sig, _ := strings.Cut(next, ".")
-			forged = base64.RawURLEncoding.EncodeToString([]byte(`{"n":"Tower","i":0}`)) + "." + sig
+			forged = base64.RawURLEncoding.EncodeToString([]byte(`{"q":"sort=name","n":"Tower","i":0}`)) + "." + sig
 		}
 		if token = next; token == "" {
 			break
 		}
 	}
 	fmt.Fprintf(stdout, "keyset pages of 3: %s\n", strings.Join(pages, " "))
-	_, _, err = page(ctx, q, secret, forged, 3)
+	_, _, err = page(ctx, q, secret, byName, forged, 3)
 	fmt.Fprintf(stdout, "forged page token: %v\n", err)
+	// A genuine token of this listing, sent with another sort or filter.
+	_, _, err = page(ctx, q, secret, "category_id=3&sort=price", first, 3)
+	fmt.Fprintf(stdout, "token of another listing: %v\n", err)
+	// The page size comes from the request too: 0 would mean no last row.
+	_, _, err = page(ctx, q, secret, byName, "", 0)
+	fmt.Fprintf(stdout, "page size 0: %v\n", err)
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -41,8 +40,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer cancel()
 	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		// pgconn masks the password in the message; the error value keeps the raw URL.
-		return errors.New("parse DATABASE_URL: " + err.Error())
+		return parseError("DATABASE_URL", err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = demoSchema
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -42,11 +42,17 @@ func likePrefix(s string) string {
 }
 
 // pageKey is the position after which the next page starts: the sort
-// columns of the last row, (name, id).
+// columns of the last row, (name, id), and the listing (sort and filters)
+// it was issued for. A position means nothing under another sort or
+// filter, so a token presented for another listing is refused.
 type pageKey struct {
-	Name string `json:"n"`
-	ID   int64  `json:"i"`
+	Listing string `json:"q"`
+	Name    string `json:"n"`
+	ID      int64  `json:"i"`
 }
+
+// maxPageSize bounds the page size a request may ask for.
+const maxPageSize = 100
 
 // errPageToken is returned for any token that was not issued by us.
 var errPageToken = errors.New("invalid page token")

@@ -4,9 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
+	"strings"
 
+	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
+	_ "ariga.io/atlas/sql/postgres/postgrescheck" // registers the PostgreSQL analyzers
 	"ariga.io/atlas/sql/schema"
+	"ariga.io/atlas/sql/sqlcheck"
 )
 
 // Finding is one problem in a plan, with the code `atlas migrate lint` uses.
@@ -42,45 +47,64 @@ func plan(ctx context.Context, db *sql.DB, desiredHCL []byte, tables ...string) 
 	for _, c := range p.Changes {
 		stmts = append(stmts, c.Cmd)
 	}
-	return stmts, lint(changes), nil
+	findings, err := lint(ctx, stmts, changes)
+	return stmts, findings, err
 }
 
-// lint flags what `atlas migrate lint` flags: destructive changes (DS1xx),
-// backward-incompatible ones (BC1xx) that break the running version of the
-// application, data-dependent ones (MF1xx) that may fail on existing rows,
-// and indexes built with a write lock (PG101).
-func lint(changes []schema.Change) []Finding {
-	var out []Finding
-	for _, c := range changes {
-		switch c := c.(type) {
-		case *schema.DropSchema:
-			out = append(out, Finding{"DS101", fmt.Sprintf("drops schema %q", c.S.Name)})
-		case *schema.DropTable:
-			out = append(out, Finding{"DS102", fmt.Sprintf("drops table %q", c.T.Name)})
-		case *schema.RenameTable:
-			out = append(out, Finding{"BC101", fmt.Sprintf("renames table %q to %q", c.From.Name, c.To.Name)})
-		case *schema.ModifyTable:
-			out = append(out, lintTable(c)...)
-		}
+// lint runs Atlas's own analyzers for PostgreSQL on the planned changes,
+// the ones `atlas migrate lint` runs on a migration file: destructive
+// (DS1xx), data-dependent (MF1xx, with the PostgreSQL NOT NULL check),
+// backward-incompatible (BC1xx) and constraint drops (CD1xx). They come
+// from sqlcheck's registry, filled by the postgrescheck import.
+func lint(ctx context.Context, stmts []string, changes []schema.Change) ([]Finding, error) {
+	analyzers, err := sqlcheck.AnalyzerFor(postgres.DriverName, nil)
+	if err != nil {
+		return nil, fmt.Errorf("atlas: analyzers: %w", err)
 	}
-	return out
+	text := strings.Join(stmts, ";\n")
+	pass := &sqlcheck.Pass{
+		File: &sqlcheck.File{
+			File:    migrate.NewLocalFile("plan.sql", []byte(text)),
+			Changes: []*sqlcheck.Change{{Changes: changes, Stmt: &migrate.Stmt{Text: text}}},
+			Sum:     changes,
+		},
+	}
+	var out []Finding
+	pass.Reporter = sqlcheck.ReportWriterFunc(func(r sqlcheck.Report) {
+		for _, d := range r.Diagnostics {
+			out = append(out, Finding{Code: d.Code, Text: d.Text})
+		}
+	})
+	for _, a := range analyzers {
+		// An analyzer also returns an error when it found something (its
+		// "error" option); the findings are what this program acts on.
+		_ = a.Analyze(ctx, pass)
+	}
+	return out, nil
 }
 
-func lintTable(m *schema.ModifyTable) []Finding {
-	var out []Finding
-	for _, c := range m.Changes {
-		switch c := c.(type) {
-		case *schema.DropColumn:
-			out = append(out, Finding{"DS103", fmt.Sprintf("drops column %q of table %q", c.C.Name, m.T.Name)})
-		case *schema.RenameColumn:
-			out = append(out, Finding{"BC102", fmt.Sprintf("renames column %q to %q", c.From.Name, c.To.Name)})
-		case *schema.ModifyColumn:
-			if c.Change.Is(schema.ChangeNull) && !c.To.Type.Null {
-				out = append(out, Finding{"MF104", fmt.Sprintf("sets %q NOT NULL: fails on NULL rows", c.To.Name)})
-			}
-		case *schema.AddIndex:
-			out = append(out, Finding{"PG101", fmt.Sprintf("creates index %q without CONCURRENTLY", c.I.Name)})
+// verifySum checks the migration files against atlas.sum, Atlas's
+// integrity file: a migration edited after it was released, or two
+// branches that each added version N, fail here instead of in production.
+// After adding a migration: atlas migrate hash --dir file://.
+func verifySum(fsys fs.FS) (int, error) {
+	dir := migrate.OpenMemDir("migrations")
+	defer dir.Close()
+	names, err := fs.Glob(fsys, "*.sql")
+	if err != nil {
+		return 0, fmt.Errorf("atlas.sum: %w", err)
+	}
+	for _, name := range append(names, migrate.HashFileName) {
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return 0, fmt.Errorf("atlas.sum: %w", err)
+		}
+		if err := dir.WriteFile(name, b); err != nil {
+			return 0, fmt.Errorf("atlas.sum: %w", err)
 		}
 	}
-	return out
+	if err := migrate.Validate(dir); err != nil {
+		return 0, fmt.Errorf("atlas.sum: %w (run atlas migrate hash after changing a migration)", err)
+	}
+	return len(names), nil
 }

@@ -29,7 +29,7 @@ const (
 
 // Migrations and the desired schema travel inside the binary.
 //
-//go:embed *.sql schema.hcl
+//go:embed *.sql schema.hcl atlas.sum
 var files embed.FS
 
 func main() {
@@ -55,6 +55,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
+	n, err := verifySum(files)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "atlas.sum: %d migrations match\n", n)
 
 	conn, err := connect(ctx, cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"), *lockTimeout)
 	if err != nil {
@@ -84,7 +89,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if err := m.To(ctx, versionExpand); err != nil {
 			return err
 		}
-		rows, batches, err := backfill(ctx, conn, 250)
+		rows, batches, err := backfill(ctx, conn, 250, 10*time.Millisecond)
 		if err != nil {
 			return err
 		}

@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/schema"
 	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
 	"github.com/go-course/part4-infrastructure/testkit"
@@ -28,7 +31,8 @@ func TestRun(t *testing.T) {
 	if err := run(t.Context(), nil, getenv, &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	want := `migrate: 001_create_profiles.sql
+	want := `atlas.sum: 7 migrations match
+migrate: 001_create_profiles.sql
 seed: 1000 profiles written by the old version
 migrate: 002_expand_display_name.sql
 backfill: 1000 rows in 4 batches of 250
@@ -38,12 +42,13 @@ migrate: 005_set_not_null.sql
 migrate: 006_index_concurrently.sql
 atlas: 1 change(s) to reach schema.hcl
 atlas:   ALTER TABLE "public"."profiles" DROP COLUMN "name"
-lint: DS103 drops column "name" of table "profiles"
+lint: DS103 Dropping non-virtual column "name"
 contract: refused (destructive); run with -contract once no deployed version reads "name"
 `
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
+	testkit.CheckReadme(t, 0, out.String())
 	if got := query(t, db.URL, `SELECT (SELECT version FROM profiles_schema_version) || ' ' ||
 		count(*) || ' ' || count(*) FILTER (WHERE display_name = name) FROM profiles`); got != "6 1000 1000" {
 		t.Errorf("version, rows, backfilled = %s, want 6 1000 1000", got)
@@ -57,15 +62,17 @@ contract: refused (destructive); run with -contract once no deployed version rea
 	if err := run(t.Context(), []string{"-contract"}, getenv, &out); err != nil {
 		t.Fatalf("run -contract: %v\n%s", err, out.String())
 	}
-	want = `atlas: 1 change(s) to reach schema.hcl
+	want = `atlas.sum: 7 migrations match
+atlas: 1 change(s) to reach schema.hcl
 atlas:   ALTER TABLE "public"."profiles" DROP COLUMN "name"
-lint: DS103 drops column "name" of table "profiles"
+lint: DS103 Dropping non-virtual column "name"
 migrate: 007_contract_drop_name.sql
 atlas: 0 change(s) to reach schema.hcl
 `
 	if out.String() != want {
 		t.Errorf("output:\n%s\nwant:\n%s", out.String(), want)
 	}
+	testkit.CheckReadme(t, 1, out.String())
 	if got := query(t, db.URL, `SELECT string_agg(column_name, ',' ORDER BY ordinal_position)
 		FROM information_schema.columns WHERE table_name = 'profiles'`); got != "id,display_name" {
 		t.Errorf("columns = %s", got)
@@ -257,7 +264,7 @@ func TestExpandContractUnderTraffic(t *testing.T) {
 	progress(t, 20, old)
 	step(2)
 	progress(t, 20, old)
-	if _, _, err := backfill(ctx, conn, 100); err != nil {
+	if _, _, err := backfill(ctx, conn, 100, time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	cur := startApp(t, db.URL, newOp)
@@ -346,12 +353,13 @@ func TestLockTimeoutFailsFast(t *testing.T) {
 
 func TestLint(t *testing.T) {
 	t.Parallel()
-	users := schema.NewTable("users")
+	users, audit := schema.NewTable("users"), schema.NewTable("audit")
+	schema.New("public").AddTables(users, audit)
 	col := func(name string, null bool) *schema.Column {
 		return &schema.Column{Name: name, Type: &schema.ColumnType{Null: null}}
 	}
 	changes := []schema.Change{
-		&schema.DropTable{T: schema.NewTable("audit")},
+		&schema.DropTable{T: audit},
 		&schema.ModifyTable{T: users, Changes: []schema.Change{
 			&schema.DropColumn{C: col("name", false)},
 			&schema.RenameColumn{From: col("mail", true), To: col("email", true)},
@@ -361,17 +369,128 @@ func TestLint(t *testing.T) {
 		}},
 	}
 	var got []string
-	for _, f := range lint(changes) {
+	findings, err := lint(t.Context(), nil, changes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
 		got = append(got, f.String())
 	}
+	// Atlas's analyzers, in their order: destructive, data-dependent,
+	// constraint drop, backward-incompatible.
 	want := []string{
-		`DS102 drops table "audit"`,
-		`DS103 drops column "name" of table "users"`,
-		`BC102 renames column "mail" to "email"`,
-		`MF104 sets "email" NOT NULL: fails on NULL rows`,
-		`PG101 creates index "users_email_idx" without CONCURRENTLY`,
+		`DS102 Dropping table "audit"`,
+		`DS103 Dropping non-virtual column "name"`,
+		`MF104 Modifying nullable column "email" to non-nullable might fail in case it contains NULL values`,
+		`BC102 Renaming column "mail" to "email"`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("lint:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A migration edited after release, or one added without atlas migrate
+// hash, is refused before anything runs.
+func TestVerifySum(t *testing.T) {
+	t.Parallel()
+	mapFS := func() fstest.MapFS {
+		m := fstest.MapFS{}
+		names, err := fs.Glob(files, "*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range names {
+			b, err := files.ReadFile(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[n] = &fstest.MapFile{Data: b}
+		}
+		return m
+	}
+	if n, err := verifySum(files); err != nil || n != 7 {
+		t.Fatalf("committed files: n=%d err=%v, want 7 and no error", n, err)
+	}
+	edited := mapFS()
+	edited["004_validate_check.sql"].Data = append(edited["004_validate_check.sql"].Data, "-- edited\n"...)
+	added := mapFS()
+	added["008_new.sql"] = &fstest.MapFile{Data: []byte("SELECT 1;\n")}
+	for name, fsys := range map[string]fs.FS{"edited_migration": edited, "added_without_hash": added} {
+		if _, err := verifySum(fsys); !errors.Is(err, migrate.ErrChecksumMismatch) {
+			t.Errorf("%s: err = %v, want %v", name, err, migrate.ErrChecksumMismatch)
+		}
+	}
+}
+
+// Rows that a writer holds locked are skipped by SKIP LOCKED; the backfill
+// waits for them instead of ending with NULLs left, which VALIDATE (004)
+// would then refuse.
+func TestBackfillWaitsForLockedRows(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDatabase(t)
+	ctx := t.Context()
+	conn, err := connect(ctx, db.URL, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	m, err := newMigrator(ctx, conn, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.To(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := seed(ctx, conn, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.To(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	// A writer holds the last row.
+	writer, err := pgx.Connect(ctx, db.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer writer.Close(context.WithoutCancel(ctx))
+	tx, err := writer.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := tx.Exec(ctx, "SELECT FROM profiles WHERE id = (SELECT max(id) FROM profiles) FOR UPDATE"); err != nil {
+		t.Fatal(err)
+	}
+
+	type result struct {
+		rows int64
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rows, _, err := backfill(ctx, conn, 100, time.Millisecond)
+		done <- result{rows, err}
+	}()
+	// Every row but the locked one is done; then the writer commits.
+	testkit.Eventually(t, 30*time.Second, func() error {
+		if got := query(t, db.URL, "SELECT count(*)::text FROM profiles WHERE display_name IS NULL"); got != "1" {
+			return fmt.Errorf("%s rows left, want the locked one", got)
+		}
+		return nil
+	})
+	select {
+	case r := <-done:
+		t.Fatalf("backfill ended with a NULL row left: %d rows, %v", r.rows, r.err)
+	default:
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.rows != 1000 {
+		t.Errorf("backfill: %d rows, %v; want 1000", r.rows, r.err)
+	}
+	if got := query(t, db.URL, "SELECT count(*)::text FROM profiles WHERE display_name IS NULL"); got != "0" {
+		t.Errorf("%s NULL rows left", got)
 	}
 }

@@ -16,7 +16,7 @@ import (
 func connect(ctx context.Context, dsn string, lockTimeout time.Duration) (*pgx.Conn, error) {
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+		return nil, parseError("DATABASE_URL", err)
 	}
 	cfg.RuntimeParams["lock_timeout"] = fmt.Sprint(lockTimeout.Milliseconds())
 	conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -40,8 +40,11 @@ func seed(ctx context.Context, conn *pgx.Conn, stdout io.Writer) error {
 
 // backfill copies name into display_name in small batches, each its own
 // short transaction: row locks are held for one batch only, and SKIP LOCKED
-// steps around rows the application is writing right now.
-func backfill(ctx context.Context, conn *pgx.Conn, batch int) (rows int64, batches int, err error) {
+// steps around rows the application is writing right now. A batch that
+// finds nothing unlocked does not mean the work is done: it loops until
+// no NULL is left, pausing between batches so replicas and the
+// application's own writes keep up. VALIDATE (004) would fail otherwise.
+func backfill(ctx context.Context, conn *pgx.Conn, batch int, pause time.Duration) (rows int64, batches int, err error) {
 	for {
 		tag, err := conn.Exec(ctx, `WITH b AS (
 				SELECT id FROM profiles WHERE display_name IS NULL
@@ -50,10 +53,24 @@ func backfill(ctx context.Context, conn *pgx.Conn, batch int) (rows int64, batch
 		if err != nil {
 			return rows, batches, fmt.Errorf("backfill: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
-			return rows, batches, nil
+		if n := tag.RowsAffected(); n > 0 {
+			rows += n
+			batches++
+		} else {
+			var left bool
+			if err := conn.QueryRow(ctx,
+				"SELECT EXISTS (SELECT FROM profiles WHERE display_name IS NULL)").Scan(&left); err != nil {
+				return rows, batches, fmt.Errorf("backfill: %w", err)
+			}
+			if !left {
+				return rows, batches, nil
+			}
+			// Every row left is locked by a writer: wait for it.
 		}
-		rows += tag.RowsAffected()
-		batches++
+		select {
+		case <-ctx.Done():
+			return rows, batches, fmt.Errorf("backfill: %w", ctx.Err())
+		case <-time.After(pause):
+		}
 	}
 }

@@ -35,7 +35,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	defer cancel()
 	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		return fmt.Errorf("parse DATABASE_URL: %w", err)
+		return parseError("DATABASE_URL", err)
 	}
 	// Parallel workers make the plan shape depend on the machine; off for the demo.
 	cfg.ConnConfig.RuntimeParams["max_parallel_workers_per_gather"] = "0"

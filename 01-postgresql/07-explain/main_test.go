@@ -54,6 +54,7 @@ top: calls=100 rows=1999 SELECT id, total_cents FROM explain_orders WHERE custom
 		if out.String() != want {
 			t.Errorf("run %d output:\n%s\nwant:\n%s", i, out.String(), want)
 		}
+		testkit.CheckReadme(t, 0, out.String())
 	}
 
 	conn, err := pgx.Connect(t.Context(), db.URL)

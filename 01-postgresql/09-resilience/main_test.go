@@ -26,8 +26,14 @@ func TestRun(t *testing.T) {
 	getenv := testkit.Getenv(t, map[string]string{"DATABASE_URL": db.URL})
 	want := `pay inv-1: stored=true (attempts=1)
 same request again: stored=false (attempts=1)
+same request id, other amount: rejected: pay req-1: request id already used for another payment (attempts=1)
 new request, same invoice: not retried: SQLSTATE 23505 resilience_payments_invoice_key (attempts=1)
+  retry after: injected: read tcp: connection reset by peer
+pay inv-3, reset after commit: stored=false (attempts=2)
 breaker: closed
+database down, call 1: attempts=4 breaker=closed
+database down, call 2: attempts=2 breaker=open
+database down, call 3: attempts=1 breaker=open
 `
 	// Twice: the second run starts from the same state and leaves rows
 	// that are not the demo's alone.
@@ -39,6 +45,7 @@ breaker: closed
 		if out.String() != want {
 			t.Errorf("run %d output:\n%s\nwant:\n%s", i, out.String(), want)
 		}
+		testkit.CheckReadme(t, 0, out.String())
 		if i == 0 {
 			pgtest.Exec(t, db.URL, `INSERT INTO resilience_payments VALUES ('req-other', 'inv-other', 1)`)
 		}
@@ -48,6 +55,9 @@ breaker: closed
 	}
 	if got := countPayments(t, db.URL, "req-1"); got != 1 {
 		t.Errorf("req-1 rows = %d, want 1", got)
+	}
+	if got := countPayments(t, db.URL, "req-3"); got != 1 {
+		t.Errorf("req-3 rows = %d, want 1: the retry after the reset wrote a second row or none", got)
 	}
 	if got := countPayments(t, db.URL, "req-2"); got != 0 {
 		t.Errorf("req-2 rows = %d, want 0", got)
@@ -85,8 +95,15 @@ func setup(t *testing.T) (*faultproxy.Proxy, *pgxpool.Pool) {
 	if _, _, err := Pay(t.Context(), NewGuard(fastPolicy()), pool, "warm-up", "inv-0", 1); err != nil {
 		t.Fatalf("warm-up: %v", err)
 	}
+	if _, err := pool.Exec(t.Context(), plainInsert, "warm-up-2", "inv-00", 1); err != nil {
+		t.Fatalf("warm-up: %v", err)
+	}
 	return proxy, pool
 }
+
+// plainInsert is a write that is not idempotent-checked; setup prepares it.
+const plainInsert = `INSERT INTO resilience_payments (request_id, invoice, amount_cents)
+	VALUES ($1, $2, $3) ON CONFLICT (request_id) DO NOTHING`
 
 func countPayments(t *testing.T, dsn, requestID string) int {
 	t.Helper()
@@ -153,8 +170,7 @@ func TestConnectionResetNotRetriedWhenNotIdempotent(t *testing.T) {
 	proxy, pool := setup(t)
 	proxy.AddToxic(t, "reset", "reset_peer", "downstream", `{"timeout": 0}`)
 	attempts, err := NewGuard(fastPolicy()).Do(t.Context(), false, func(ctx context.Context) error {
-		_, err := pool.Exec(ctx, `INSERT INTO resilience_payments (request_id, invoice, amount_cents)
-			VALUES ($1, $2, $3) ON CONFLICT (request_id) DO NOTHING`, "req-once", "inv-once", 1)
+		_, err := pool.Exec(ctx, plainInsert, "req-once", "inv-once", 1)
 		return err
 	})
 	if err == nil || pgconn.SafeToRetry(err) || attempts != 1 {
@@ -293,6 +309,7 @@ func TestRetryable(t *testing.T) {
 		{"breaker_open_never", gobreaker.ErrOpenState, true, false},
 		{"deadline_never", context.DeadlineExceeded, true, false},
 		{"server_starting_up", pg("57P03"), false, true},
+		{"too_many_connections", pg("53300"), false, true},
 		{"dial_failed", &pgconn.ConnectError{}, false, true},
 		{"broken_mid_request_idempotent", fmt.Errorf("exec: %w", io.ErrUnexpectedEOF), true, true},
 		{"broken_mid_request_not_idempotent", fmt.Errorf("exec: %w", io.ErrUnexpectedEOF), false, false},
@@ -355,5 +372,52 @@ func TestPayRejectsBadInput(t *testing.T) {
 				t.Fatalf("attempts=%d err=%v, want a validation error before any attempt", attempts, err)
 			}
 		})
+	}
+}
+
+// An attempt that runs out of its own AttemptTimeout (the server does not
+// answer) is retried while the caller's deadline has time left.
+func TestAttemptTimeoutRetriedWithinTheCallersDeadline(t *testing.T) {
+	t.Parallel()
+	proxy, pool := setup(t)
+	proxy.AddToxic(t, "slow", "latency", "downstream", `{"latency": 60000}`)
+	t.Cleanup(proxy.Cut)
+
+	p := fastPolicy()
+	p.AttemptTimeout, p.TripAfter = 100*time.Millisecond, 10
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	_, attempts, err := Pay(ctx, NewGuard(p), pool, "req-slow", "inv-slow", 100)
+	if !errors.Is(err, context.DeadlineExceeded) || attempts != int(p.MaxTries) || ctx.Err() != nil {
+		t.Fatalf("attempts=%d err=%v, want %d attempts, each ending at its own deadline", attempts, err, p.MaxTries)
+	}
+}
+
+// A request id reused with another payload is an error, not a silent
+// "already stored"; the stored payment is unchanged.
+func TestPayRejectsReusedRequestID(t *testing.T) {
+	t.Parallel()
+	_, pool := setup(t)
+	g := NewGuard(fastPolicy())
+	if _, _, err := Pay(t.Context(), g, pool, "req-a", "inv-a", 100); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		invoice string
+		cents   int64
+	}{{"inv-a", 101}, {"inv-b", 100}} {
+		stored, attempts, err := Pay(t.Context(), g, pool, "req-a", tt.invoice, tt.cents)
+		if !errors.Is(err, ErrRequestReused) || stored || attempts != 1 {
+			t.Errorf("%s/%d: stored=%t attempts=%d err=%v, want %v", tt.invoice, tt.cents, stored, attempts, err, ErrRequestReused)
+		}
+	}
+	var invoice string
+	var cents int64
+	if err := pool.QueryRow(t.Context(), "SELECT invoice, amount_cents FROM resilience_payments WHERE request_id = 'req-a'").
+		Scan(&invoice, &cents); err != nil || invoice != "inv-a" || cents != 100 {
+		t.Errorf("stored payment = %s/%d (%v), want inv-a/100", invoice, cents, err)
+	}
+	if g.State() != "closed" {
+		t.Errorf("breaker %s: a reused id is a client error, not the database failing", g.State())
 	}
 }

@@ -20,6 +20,10 @@ type Policy struct {
 	MaxDelay     time.Duration
 	TripAfter    uint32        // consecutive failures that open the breaker
 	OpenFor      time.Duration // how long it stays open before a half-open probe
+	// AttemptTimeout bounds each attempt (0: only the caller's ctx). An
+	// idempotent attempt that runs out of it is retried while the caller's
+	// ctx has time left: a stuck connection costs one attempt, not the call.
+	AttemptTimeout time.Duration
 	// OnRetry, if set, is called before each wait (logging, metrics).
 	OnRetry func(err error, wait time.Duration)
 }
@@ -75,8 +79,10 @@ func (g *Guard) Do(ctx context.Context, idempotent bool, fn func(context.Context
 	attempts := 0
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
 		attempts++
-		_, err := g.breaker.Execute(func() (struct{}, error) { return struct{}{}, fn(ctx) })
-		if err != nil && !Retryable(err, idempotent) {
+		_, err := g.breaker.Execute(func() (struct{}, error) { return struct{}{}, g.attempt(ctx, fn) })
+		// The attempt's own deadline passed, the caller's has not.
+		attemptTimedOut := idempotent && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded)
+		if err != nil && !Retryable(err, idempotent) && !attemptTimedOut {
 			return struct{}{}, backoff.Permanent(err)
 		}
 		return struct{}{}, err
@@ -94,6 +100,16 @@ func (g *Guard) Do(ctx context.Context, idempotent bool, fn func(context.Context
 	return attempts, err
 }
 
+// attempt runs fn under the policy's AttemptTimeout, if any.
+func (g *Guard) attempt(ctx context.Context, fn func(context.Context) error) error {
+	if g.policy.AttemptTimeout <= 0 {
+		return fn(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, g.policy.AttemptTimeout)
+	defer cancel()
+	return fn(ctx)
+}
+
 // Retryable reports whether another attempt may succeed and cannot do harm.
 func Retryable(err error, idempotent bool) bool {
 	switch {
@@ -108,6 +124,8 @@ func Retryable(err error, idempotent bool) bool {
 		case "40001", "40P01": // serialization_failure, deadlock_detected: the tx was rolled back
 			return true
 		case "57P03": // cannot_connect_now: the server is starting up
+			return true
+		case "53300": // too_many_connections: refused at startup, nothing ran
 			return true
 		}
 		return false // unique violation, syntax error, ...: the same again fails the same

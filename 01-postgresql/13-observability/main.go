@@ -1,4 +1,4 @@
-// Command 11-observability instruments pgx: a query tracer feeds a
+// Command 13-observability instruments pgx: a query tracer feeds a
 // Prometheus duration histogram and OpenTelemetry spans (exported over OTLP
 // to Jaeger), and pool statistics are served on /metrics from the
 // program's own registry.
@@ -33,7 +33,7 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
-	fs := flag.NewFlagSet("11-observability", flag.ContinueOnError)
+	fs := flag.NewFlagSet("13-observability", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	serve := fs.Bool("serve", false, "keep serving /metrics until Ctrl-C")
 	if err := fs.Parse(args); err != nil {
@@ -68,7 +68,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	duration := newDurationHistogram()
 	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		return fmt.Errorf("parse DATABASE_URL: %w", err)
+		return parseError("DATABASE_URL", err)
 	}
 	cfg.MaxConns = 4
 	cfg.ConnConfig.Tracer = newQueryTracer(tp.Tracer("orders"), duration, &cfg.ConnConfig.Config)
@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer pool.Close()
-	if err := errors.Join(reg.Register(duration), reg.Register(newPoolCollector(pool))); err != nil {
+	if err := errors.Join(reg.Register(duration), reg.Register(newPoolCollector(pool, "primary"))); err != nil {
 		return fmt.Errorf("register metrics: %w", err)
 	}
 

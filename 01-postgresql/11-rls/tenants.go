@@ -48,23 +48,48 @@ func tenantDemo(ctx context.Context, pool *pgxpool.Pool, stdout io.Writer) error
 		fmt.Fprintf(stdout, "tenant %s: %d invoices, %d cents\n", tenant, n, total)
 	}
 
-	// No tenant set: the policy compares with NULL and matches no row.
+	// No tenant set, on a pooled connection that served a tenant a moment
+	// ago: the policy compares with NULL (NULLIF turns the leftover '' into
+	// NULL) and matches no row.
 	var n int64
 	if err := pool.QueryRow(ctx, summary).Scan(&n, new(int64)); err != nil {
 		return fmt.Errorf("read without tenant: %w", err)
 	}
 	fmt.Fprintf(stdout, "no tenant: %d invoices\n", n)
 
+	// A write without a tenant fails closed, on the same warm connection:
+	// WITH CHECK compares with NULL, instead of storing a row under tenant
+	// '' that every tenant-less session would then see. (Behind the policy,
+	// the NULL default and CHECK (tenant_id <> '') refuse it too.)
+	_, err := pool.Exec(ctx, "INSERT INTO tenant_invoices (amount_cents) VALUES (1)")
+	if err == nil {
+		return errors.New("insert without tenant: accepted, want SQLSTATE 42501")
+	}
+	if code := sqlState(err); code != "42501" {
+		return fmt.Errorf("insert without tenant: want SQLSTATE 42501, got %w", err)
+	}
+	fmt.Fprintf(stdout, "no tenant insert: rejected (SQLSTATE %s)\n", sqlState(err))
+
 	// WITH CHECK rejects a row for another tenant, even one named explicitly.
-	err := withTenant(ctx, pool, "acme", func(tx pgx.Tx) error {
+	err = withTenant(ctx, pool, "acme", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx,
 			"INSERT INTO tenant_invoices (tenant_id, amount_cents) VALUES ('globex', 1)")
 		return err
 	})
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "42501" {
+	if err == nil {
+		return errors.New("cross-tenant insert: accepted, want SQLSTATE 42501")
+	}
+	if code := sqlState(err); code != "42501" {
 		return fmt.Errorf("cross-tenant insert: want SQLSTATE 42501, got %w", err)
 	}
-	fmt.Fprintf(stdout, "cross-tenant insert: rejected (SQLSTATE %s)\n", pgErr.Code)
+	fmt.Fprintf(stdout, "cross-tenant insert: rejected (SQLSTATE %s)\n", sqlState(err))
 	return nil
+}
+
+// sqlState is the SQLSTATE of a server error, or "" for any other error.
+func sqlState(err error) string {
+	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
+		return pgErr.Code
+	}
+	return ""
 }

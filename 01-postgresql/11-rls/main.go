@@ -1,6 +1,6 @@
-// Command 10-security connects to PostgreSQL over TLS verify-full with a
-// password read from a secret file, proves the TLS state from pg_stat_ssl,
-// and isolates tenants with Row-Level Security set per transaction.
+// Command 11-rls keeps tenants apart in one table with Row-Level Security:
+// the tenant is set per transaction (SET LOCAL), the policy compares with
+// it, and a connection without a tenant sees and writes nothing.
 package main
 
 import (
@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
@@ -27,51 +26,15 @@ func main() {
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	// Logs without timestamps, so the output is stable.
-	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{
-		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey {
-				return slog.Attr{}
-			}
-			return a
-		},
-	}))
-
-	password, from, err := readPassword(getenv)
-	if err != nil {
-		return err
-	}
 	cfg, err := pgxpool.ParseConfig(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		return fmt.Errorf("parse DATABASE_URL: %w", err) // pgx redacts the password
+		return parseError("DATABASE_URL", err)
 	}
-	if from != "url" {
-		cfg.ConnConfig.Password = password.Reveal()
-	} else {
-		password = Secret(cfg.ConnConfig.Password)
-	}
-	if err := verifyFull(cfg, cmp.Or(getenv("PG_CA_CERT"), ".stack/certs/ca.crt")); err != nil {
-		return err
-	}
-	// The Secret logs as [REDACTED]: a log line can never leak it.
-	logger.Info("connecting", "user", cfg.ConnConfig.User, "database", cfg.ConnConfig.Database,
-		"password", password, "password_from", from)
-
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer pool.Close()
-
-	// Proof from the server side: pg_stat_ssl describes this very connection.
-	var ssl bool
-	var version string
-	if err := pool.QueryRow(ctx, `SELECT ssl, coalesce(version, '')
-		FROM pg_stat_ssl WHERE pid = pg_backend_pid()`).Scan(&ssl, &version); err != nil {
-		return fmt.Errorf("read pg_stat_ssl: %w", err)
-	}
-	fmt.Fprintf(stdout, "tls: pg_stat_ssl ssl=%t version=%s\n", ssl, version)
-
 	if err := setupRLS(ctx, pool); err != nil {
 		return err
 	}
@@ -89,19 +52,29 @@ func setupRLS(ctx context.Context, pool *pgxpool.Pool) error {
 	if bypass {
 		return errors.New("the role bypasses row-level security (superuser or BYPASSRLS): connect as an ordinary role")
 	}
+	// current_setting(..., true) returns NULL on a connection that never
+	// set the tenant, but '' on one where an earlier transaction did (SET
+	// LOCAL ends, the variable stays defined): NULLIF makes both "no
+	// tenant", so a warm pooled connection fails closed like a new one.
+	// The ALTERs bring a table from an earlier version of this program up
+	// to date (and fail if it already holds a row without a tenant).
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
 CREATE TABLE IF NOT EXISTS tenant_invoices (
 	id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	tenant_id    text   NOT NULL DEFAULT current_setting('app.tenant_id', true),
+	tenant_id    text   NOT NULL,
 	amount_cents bigint NOT NULL
 );
+ALTER TABLE tenant_invoices
+	ALTER COLUMN tenant_id SET DEFAULT NULLIF(current_setting('app.tenant_id', true), ''),
+	DROP CONSTRAINT IF EXISTS tenant_id_not_empty,
+	ADD CONSTRAINT tenant_id_not_empty CHECK (tenant_id <> '');
 ALTER TABLE tenant_invoices ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenant_invoices FORCE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS tenant_isolation ON tenant_invoices;
 CREATE POLICY tenant_isolation ON tenant_invoices
-	USING (tenant_id = current_setting('app.tenant_id', true))
-	WITH CHECK (tenant_id = current_setting('app.tenant_id', true));`)
+	USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''))
+	WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), ''));`)
 		if err != nil {
 			return fmt.Errorf("set up row-level security: %w", err)
 		}
