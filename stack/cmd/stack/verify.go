@@ -52,6 +52,7 @@ func runVerify(ctx context.Context, root, cmd string, args []string, stdout io.W
 		return verify.VerifyReadmes(ctx, verify.ReadmeOptions{
 			Root: root, Env: env, Examples: examples, Out: stdout,
 			Timeout: durationEnv("README_TIMEOUT", 2*time.Minute),
+			Fresh:   verify.FreshDatabase,
 		})
 	default: // verify-copyable
 		return verify.VerifyCopyable(ctx, verify.CopyOptions{

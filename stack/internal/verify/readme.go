@@ -20,6 +20,10 @@ type ReadmeOptions struct {
 	Timeout  time.Duration // per go run, after its package is built
 	Examples []string      // example folders relative to Root
 	Out      io.Writer     // progress and failures
+	// Fresh, when set, is called once per README before its runs: it
+	// returns environment overrides (a new database, see FreshDatabase)
+	// and a function that removes what it made.
+	Fresh func(ctx context.Context, env []string) (overrides []string, done func(), err error)
 }
 
 // VerifyReadmes runs every verified pair of every example README (the
@@ -27,7 +31,9 @@ type ReadmeOptions struct {
 // see testkit.ReadmeRuns) from the repository root, with the stack's
 // environment plus the line's own assignments, and compares the output
 // with the block (testkit.MatchOutput). A README without a verified pair
-// fails. Each failure names README:line.
+// fails. Each failure names README:line. Each README's runs get their own
+// fresh database when o.Fresh is set (make verify-readme sets it): a README
+// shows what a reader's first run prints.
 func VerifyReadmes(ctx context.Context, o ReadmeOptions) error {
 	var failed []string
 	runs := 0
@@ -47,6 +53,17 @@ func VerifyReadmes(ctx context.Context, o ReadmeOptions) error {
 		}
 		data, _ := os.ReadFile(readme)
 		lines := strings.Split(string(data), "\n")
+		ro := o
+		done := func() {}
+		if o.Fresh != nil {
+			over, d, err := o.Fresh(ctx, o.Env)
+			if err != nil {
+				failed = append(failed, rel)
+				fmt.Fprintf(o.Out, "FAIL %s: a fresh database for its runs: %v\n", rel, err)
+				continue
+			}
+			ro.Env, done = mergeEnv(o.Env, over...), d
+		}
 		for _, p := range pairs {
 			runs++
 			where := fmt.Sprintf("%s:%d", rel, p.Line)
@@ -54,13 +71,14 @@ func VerifyReadmes(ctx context.Context, o ReadmeOptions) error {
 			if p.Line-1 < len(lines) {
 				line = strings.TrimSpace(lines[p.Line-1])
 			}
-			if err := verifyPair(ctx, o, p); err != nil {
+			if err := verifyPair(ctx, ro, p); err != nil {
 				failed = append(failed, where)
 				fmt.Fprintf(o.Out, "FAIL %s: %s\n%v\n", where, line, err)
 				continue
 			}
 			fmt.Fprintf(o.Out, "ok   %s: %s\n", where, line)
 		}
+		done()
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("verify-readme: %d failed: %s", len(failed), strings.Join(failed, ", "))
