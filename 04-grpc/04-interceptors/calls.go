@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +13,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
 	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
@@ -40,20 +42,20 @@ func (d *demoService) GetProduct(ctx context.Context, req *inventoryv1.GetProduc
 }
 
 // calls makes one call per interceptor and prints what the client sees.
-func calls(ctx context.Context, addr string, tokens tokenAuth, otelOpts []otelgrpc.Option, out io.Writer) error {
+func calls(ctx context.Context, addr string, roots *x509.CertPool, tokens tokenAuth, otelOpts []otelgrpc.Option, out io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	reader, closeReader, err := dial(addr, tokens.reader, otelOpts)
+	reader, closeReader, err := dial(addr, roots, tokens.reader, otelOpts)
 	if err != nil {
 		return err
 	}
 	defer closeReader()
-	admin, closeAdmin, err := dial(addr, tokens.admin, otelOpts)
+	admin, closeAdmin, err := dial(addr, roots, tokens.admin, otelOpts)
 	if err != nil {
 		return err
 	}
 	defer closeAdmin()
-	anonymous, closeAnon, err := dial(addr, "", otelOpts)
+	anonymous, closeAnon, err := dial(addr, roots, "", otelOpts)
 	if err != nil {
 		return err
 	}
@@ -108,15 +110,19 @@ func result(name string, err error) string {
 	return fmt.Sprintf("ok %q", name)
 }
 
-// dial returns a client whose interceptors attach token to every call.
-func dial(addr, token string, otelOpts []otelgrpc.Option) (inventoryv1.InventoryServiceClient, func(), error) {
-	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+// dial returns a client over TLS that sends token with every call (none
+// when token is empty).
+func dial(addr string, roots *x509.CertPool, token string, otelOpts []otelgrpc.Option,
+) (inventoryv1.InventoryServiceClient, func(), error) {
+	opts := []grpc.DialOption{
+		grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13})),
 		grpc.WithDefaultServiceConfig(retryPolicy),
 		grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelOpts...)),
-		grpc.WithChainUnaryInterceptor(bearerUnary(token)),
-		grpc.WithChainStreamInterceptor(bearerStream(token)),
-	)
+	}
+	if token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer{token}))
+	}
+	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("client for %s: %w", addr, err)
 	}

@@ -5,8 +5,8 @@
 package main
 
 import (
-	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,18 +14,23 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
@@ -52,14 +57,20 @@ func main() {
 }
 
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	out := &lockedWriter{w: stdout}
-	tokens := tokenAuth{
-		admin:  cmp.Or(getenv("INVENTORY_ADMIN_TOKEN"), "admin-secret"),
-		reader: cmp.Or(getenv("INVENTORY_READER_TOKEN"), "reader-secret"),
+	tokens, err := newTokenAuth(getenv)
+	if err != nil {
+		return err
 	}
-	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{ReplaceAttr: dropVolatile}))
+	cert, roots, err := selfSigned(time.Now())
+	if err != nil {
+		return err
+	}
+	out := &lockedWriter{w: stdout}
+	logger := slog.New(traceHandler{slog.NewTextHandler(out, &slog.HandlerOptions{ReplaceAttr: dropVolatile})})
 	reg := prometheus.NewRegistry()
-	metrics := grpcprom.NewServerMetrics()
+	// The histogram gives latency percentiles per method; the counters
+	// alone give only rates.
+	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	reg.MustRegister(metrics)
 	spans := &spanLog{}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
@@ -68,8 +79,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{}),
 	}
 
-	srv, svc := newServer(logger, tokens, metrics, otelOpts)
-
+	creds := credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
+	srv, svc := newServer(serverOptions(logger, tokens, metrics, otelOpts, creds))
+	metrics.InitializeMetrics(srv)
 	lis, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -77,7 +89,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 
-	err = calls(ctx, lis.Addr().String(), tokens, otelOpts, out)
+	err = calls(ctx, lis.Addr().String(), roots, tokens, otelOpts, out)
 	srv.GracefulStop()
 	if serr := <-served; serr != nil {
 		return errors.Join(err, fmt.Errorf("serve: %w", serr))
@@ -87,25 +99,27 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	fmt.Fprintf(out, "HW-042 attempts seen by the server: %d\n", svc.attempts.Load())
 	spans.printFirstTrace(out)
-	return printHandled(out, reg)
+	return printMetrics(out, reg)
 }
 
-// newServer chains the interceptors around the inventory service.
-func newServer(logger *slog.Logger, tokens tokenAuth, metrics *grpcprom.ServerMetrics,
-	otelOpts []otelgrpc.Option,
-) (*grpc.Server, *demoService) {
+// serverOptions chains the interceptors a production server runs.
+func serverOptions(logger *slog.Logger, tokens tokenAuth, metrics *grpcprom.ServerMetrics,
+	otelOpts []otelgrpc.Option, creds credentials.TransportCredentials,
+) []grpc.ServerOption {
 	// Outermost first: logging and metrics see the final code of every
 	// call, recovery turns a panic anywhere below into Internal, auth
 	// rejects before validation, validation before the handler.
 	recover := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
-		logger.ErrorContext(ctx, "panic recovered", "panic", p)
+		logger.ErrorContext(ctx, "panic recovered", "panic", p, "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error")
 	})
 	logOpts := []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
 		logging.WithDisableLoggingFields(logging.SystemTag[0], logging.ComponentFieldKey),
 	}
-	srv := grpc.NewServer(
+	authMatch := selector.MatchFunc(needsAuth)
+	return []grpc.ServerOption{
+		grpc.Creds(creds),
 		// Tracing is a stats handler, not an interceptor: it sees every
 		// attempt and message, and extracts the caller's trace context.
 		grpc.StatsHandler(otelgrpc.NewServerHandler(otelOpts...)),
@@ -113,29 +127,35 @@ func newServer(logger *slog.Logger, tokens tokenAuth, metrics *grpcprom.ServerMe
 			logging.UnaryServerInterceptor(slogAdapter(logger), logOpts...),
 			metrics.UnaryServerInterceptor(),
 			recovery.UnaryServerInterceptor(recover),
-			auth.UnaryServerInterceptor(tokens.authenticate),
+			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(tokens.authenticate), authMatch),
 			validateUnary,
 		),
 		grpc.ChainStreamInterceptor(
 			logging.StreamServerInterceptor(slogAdapter(logger), logOpts...),
 			metrics.StreamServerInterceptor(),
 			recovery.StreamServerInterceptor(recover),
-			auth.StreamServerInterceptor(tokens.authenticate),
+			selector.StreamServerInterceptor(auth.StreamServerInterceptor(tokens.authenticate), authMatch),
 			validateStream,
 		),
-	)
+	}
+}
+
+// newServer registers the inventory service and the health service.
+func newServer(opts []grpc.ServerOption) (*grpc.Server, *demoService) {
+	srv := grpc.NewServer(opts...)
 	svc := &demoService{Server: inventory.NewServer(time.Now, inventory.Catalog(time.Now())...)}
 	svc.failures.Store(2)
 	inventoryv1.RegisterInventoryServiceServer(srv, svc)
-	metrics.InitializeMetrics(srv)
+	healthpb.RegisterHealthServer(srv, health.NewServer())
 	return srv, svc
 }
 
-// dropVolatile removes the time, durations and the peer's port from log
-// lines so the output is reproducible; keep them in a real service.
+// dropVolatile removes the time, durations, the peer's port and the panic's
+// stack trace from log lines so the output is reproducible; keep them in a
+// real service.
 func dropVolatile(_ []string, a slog.Attr) slog.Attr {
 	switch a.Key {
-	case slog.TimeKey, "grpc.start_time", "grpc.time_ms", "grpc.request.deadline", "peer.address":
+	case slog.TimeKey, "grpc.start_time", "grpc.time_ms", "grpc.request.deadline", "peer.address", "stack":
 		return slog.Attr{}
 	}
 	return a

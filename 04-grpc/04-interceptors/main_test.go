@@ -3,146 +3,300 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
-	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
+	"github.com/go-course/part4-infrastructure/testkit"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
+var testTokens = map[string]string{"INVENTORY_ADMIN_TOKEN": "admin-t0k3n-9f2c", "INVENTORY_READER_TOKEN": "reader-t0k3n-7d1e"}
+
 func TestRun(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	if err := run(t.Context(), func(string) string { return "" }, &out); err != nil {
+	if err := run(t.Context(), func(k string) string { return testTokens[k] }, &out); err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	want := []string{
-		`level=INFO msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=GetProduct grpc.method_type=unary grpc.code=OK`,
-		`reader GetProduct BOOK-001: ok "The Go Programming Language"`,
-		`level=INFO msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=GetProduct grpc.method_type=unary grpc.code=Unauthenticated grpc.error="rpc error: code = Unauthenticated desc = Request unauthenticated with bearer"`,
-		`anonymous GetProduct BOOK-001: Unauthenticated: Request unauthenticated with bearer`,
-		`level=WARN msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=CreateProduct grpc.method_type=unary grpc.code=PermissionDenied grpc.error="rpc error: code = PermissionDenied desc = role reader may not call /inventory.v1.InventoryService/CreateProduct"`,
-		`reader CreateProduct TEA-100: PermissionDenied: role reader may not call /inventory.v1.InventoryService/CreateProduct`,
-		`level=INFO msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=CreateProduct grpc.method_type=unary grpc.code=OK`,
-		`admin CreateProduct TEA-100: ok "Green tea 100g"`,
-		`level=INFO msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=GetProduct grpc.method_type=unary grpc.code=InvalidArgument grpc.error="rpc error: code = InvalidArgument desc = invalid request: sku: must be 3-32 characters of A-Z, 0-9 and '-', got \"tea\""`,
-		`reader GetProduct tea: InvalidArgument: invalid request: sku: must be 3-32 characters of A-Z, 0-9 and '-', got "tea"`,
-		`level=ERROR msg="panic recovered" panic="price list missing for PANIC-1"`,
-		`level=ERROR msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=GetProduct grpc.method_type=unary grpc.code=Internal grpc.error="rpc error: code = Internal desc = internal error"`,
-		`reader GetProduct PANIC-1: Internal: internal error`,
-		`level=INFO msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=GetProduct grpc.method_type=unary grpc.code=OK`,
-		`reader GetProduct BOOK-001: ok "The Go Programming Language"`,
-		`level=WARN msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=GetProduct grpc.method_type=unary grpc.code=Unavailable grpc.error="rpc error: code = Unavailable desc = replica overloaded"`,
-		`level=WARN msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=GetProduct grpc.method_type=unary grpc.code=Unavailable grpc.error="rpc error: code = Unavailable desc = replica overloaded"`,
-		`level=INFO msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=GetProduct grpc.method_type=unary grpc.code=OK`,
-		`reader GetProduct HW-042: ok "USB-C cable"`,
-		`level=INFO msg="finished call" grpc.service=inventory.v1.InventoryService grpc.method=ListProducts grpc.method_type=server_stream grpc.code=OK`,
-		`reader ListProducts: 4 products`,
-		`HW-042 attempts seen by the server: 3`,
-		`trace of the first call: client inventory.v1.InventoryService/GetProduct, server inventory.v1.InventoryService/GetProduct`,
-		`grpc_server_handled_total{grpc_method="CreateProduct",grpc_code="OK"} 1`,
-		`grpc_server_handled_total{grpc_method="CreateProduct",grpc_code="PermissionDenied"} 1`,
-		`grpc_server_handled_total{grpc_method="GetProduct",grpc_code="Internal"} 1`,
-		`grpc_server_handled_total{grpc_method="GetProduct",grpc_code="InvalidArgument"} 1`,
-		`grpc_server_handled_total{grpc_method="GetProduct",grpc_code="OK"} 3`,
-		`grpc_server_handled_total{grpc_method="GetProduct",grpc_code="Unauthenticated"} 1`,
-		`grpc_server_handled_total{grpc_method="GetProduct",grpc_code="Unavailable"} 2`,
-		`grpc_server_handled_total{grpc_method="ListProducts",grpc_code="OK"} 1`,
-	}
-	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); !slices.Equal(got, want) {
-		t.Errorf("output:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	testkit.CheckReadme(t, 1, out.String())
+	for _, tok := range testTokens {
+		if strings.Contains(out.String(), tok) {
+			t.Errorf("output holds the token %q", tok)
+		}
 	}
 }
 
-// TestRunTakesTokensFromEnv: with other tokens configured, the demo's
-// calls still authenticate (the client uses the same configuration).
-func TestRunTakesTokensFromEnv(t *testing.T) {
+// TestRunRefusesToStartWithoutTokens: no fallback token grants access.
+func TestRunRefusesToStartWithoutTokens(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"INVENTORY_ADMIN_TOKEN": "a-2", "INVENTORY_READER_TOKEN": "r-2"}
-	var out bytes.Buffer
-	if err := run(t.Context(), func(k string) string { return env[k] }, &out); err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	if !strings.Contains(out.String(), `admin CreateProduct TEA-100: ok "Green tea 100g"`) {
-		t.Errorf("admin token from env not accepted:\n%s", out.String())
-	}
-}
-
-func TestStreamChain(t *testing.T) {
-	t.Parallel()
-	var logs bytes.Buffer
-	tokens := tokenAuth{admin: "admin-t", reader: "reader-t"}
-	c := func(token string) inventoryv1.InventoryServiceClient { return startChain(t, tokens, &logs, token) }
-
 	tests := []struct {
 		name string
-		call func(ctx context.Context) error
-		code codes.Code
-		msg  string
+		env  map[string]string
+		want string
 	}{
-		{"stream_without_token_is_unauthenticated", func(ctx context.Context) error {
-			return drain(c("").ListProducts(ctx, &inventoryv1.ListProductsRequest{}))
-		}, codes.Unauthenticated, "bearer"},
-		{"stream_with_unknown_token_is_unauthenticated", func(ctx context.Context) error {
-			return drain(c("guess").ListProducts(ctx, &inventoryv1.ListProductsRequest{}))
-		}, codes.Unauthenticated, "invalid bearer token"},
-		{"reader_import_is_permission_denied", func(ctx context.Context) error {
-			return importLines(ctx, c("reader-t"), &inventoryv1.ImportStockRequest{Sku: "HW-042", Quantity: 1})
-		}, codes.PermissionDenied, "role reader may not call /inventory.v1.InventoryService/ImportStock"},
-		{"invalid_stream_message_is_rejected", func(ctx context.Context) error {
-			return importLines(ctx, c("admin-t"), &inventoryv1.ImportStockRequest{Sku: "HW-042", Quantity: -5})
-		}, codes.InvalidArgument, "quantity: must be between 1 and 100000, got -5"},
-		{"invalid_unary_request_is_rejected", func(ctx context.Context) error {
-			return drain(c("reader-t").ListProducts(ctx, &inventoryv1.ListProductsRequest{Limit: -1}))
-		}, codes.InvalidArgument, "limit: must be between 0 and 1000, got -1"},
-		{"admin_import_passes", func(ctx context.Context) error {
-			return importLines(ctx, c("admin-t"), &inventoryv1.ImportStockRequest{Sku: "HW-042", Quantity: 5})
-		}, codes.OK, ""},
+		{"no_tokens", nil, "INVENTORY_ADMIN_TOKEN: required\nINVENTORY_READER_TOKEN: required"},
+		{"no_reader_token", map[string]string{"INVENTORY_ADMIN_TOKEN": "a"}, "INVENTORY_READER_TOKEN: required"},
+		{"same_token_for_both_roles", map[string]string{"INVENTORY_ADMIN_TOKEN": "a", "INVENTORY_READER_TOKEN": "a"},
+			"INVENTORY_READER_TOKEN: must differ from the admin token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := tt.call(t.Context())
-			st := status.Convert(err)
-			if st.Code() != tt.code || !strings.Contains(st.Message(), tt.msg) {
-				t.Errorf("got %v: %q, want %v containing %q", st.Code(), st.Message(), tt.code, tt.msg)
+			var out bytes.Buffer
+			err := run(t.Context(), func(k string) string { return tt.env[k] }, &out)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("run = %v, want %q", err, tt.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("output before refusing to start:\n%s", out.String())
+			}
+			if tt.env == nil {
+				testkit.CheckReadme(t, 0, "interceptors: "+err.Error()+"\nexit status 1\n")
 			}
 		})
 	}
 }
 
-func TestPanicInHandlerKeepsServerAlive(t *testing.T) {
-	t.Parallel()
-	var logs bytes.Buffer
-	c := startChain(t, tokenAuth{admin: "a", reader: "r"}, &logs, "r")
-	for range 3 {
-		_, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: "PANIC-1"})
-		if st := status.Convert(err); st.Code() != codes.Internal || st.Message() != "internal error" {
-			t.Fatalf("panic became %v %q, want Internal without the panic's text", st.Code(), st.Message())
+// recorder is a service that does not validate: what reaches it passed
+// (or bypassed) the chain.
+type recorder struct {
+	inventoryv1.UnimplementedInventoryServiceServer
+	handled atomic.Int32
+}
+
+func (r *recorder) GetProduct(_ context.Context, req *inventoryv1.GetProductRequest) (*inventoryv1.GetProductResponse, error) {
+	r.handled.Add(1)
+	return &inventoryv1.GetProductResponse{Product: &inventoryv1.Product{Sku: req.GetSku()}}, nil
+}
+
+func (r *recorder) CreateProduct(_ context.Context, req *inventoryv1.CreateProductRequest) (*inventoryv1.CreateProductResponse, error) {
+	r.handled.Add(1)
+	return &inventoryv1.CreateProductResponse{Product: req.GetProduct()}, nil
+}
+
+func (r *recorder) ImportStock(s grpc.ClientStreamingServer[inventoryv1.ImportStockRequest, inventoryv1.ImportStockResponse]) error {
+	for {
+		_, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			return s.SendAndClose(&inventoryv1.ImportStockResponse{})
 		}
-	}
-	if _, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: "BOOK-001"}); err != nil {
-		t.Fatalf("server dead after panics: %v", err)
+		if err != nil {
+			return err
+		}
+		r.handled.Add(1)
 	}
 }
 
-// startChain serves newServer's chain over TCP and returns a client with
-// the given token (the log output goes to logs).
-func startChain(t *testing.T, tokens tokenAuth, logs io.Writer, token string) inventoryv1.InventoryServiceClient {
+// purgeService is a method the allow-list has never heard of, as a method
+// added to a service later would be.
+func purgeService() *grpc.ServiceDesc {
+	return &grpc.ServiceDesc{
+		ServiceName: "test.v1.Admin",
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{MethodName: "Purge", Handler: func(srv any, ctx context.Context,
+			dec func(any) error, icpt grpc.UnaryServerInterceptor,
+		) (any, error) {
+			in := new(emptypb.Empty)
+			if err := dec(in); err != nil {
+				return nil, err
+			}
+			h := func(context.Context, any) (any, error) { return &emptypb.Empty{}, nil }
+			return icpt(ctx, in, &grpc.UnaryServerInfo{Server: srv, FullMethod: "/test.v1.Admin/Purge"}, h)
+		}}},
+	}
+}
+
+func TestChain(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	addr, roots, _ := startChain(t, nil, func(s *grpc.Server) {
+		inventoryv1.RegisterInventoryServiceServer(s, rec)
+		s.RegisterService(purgeService(), struct{}{})
+	})
+	admin, reader := testTokens["INVENTORY_ADMIN_TOKEN"], testTokens["INVENTORY_READER_TOKEN"]
+	c := func(token string) inventoryv1.InventoryServiceClient {
+		return inventoryv1.NewInventoryServiceClient(connect(t, addr, roots, token))
+	}
+	purge := func(token string) func(ctx context.Context) error {
+		return func(ctx context.Context) error {
+			return connect(t, addr, roots, token).Invoke(ctx, "/test.v1.Admin/Purge", &emptypb.Empty{}, &emptypb.Empty{})
+		}
+	}
+	tests := []struct {
+		name    string
+		call    func(ctx context.Context) error
+		code    codes.Code
+		msg     string
+		handled bool // the call reached the service
+	}{
+		{"unary_without_token_is_unauthenticated", func(ctx context.Context) error {
+			_, err := c("").GetProduct(ctx, &inventoryv1.GetProductRequest{Sku: "BOOK-001"})
+			return err
+		}, codes.Unauthenticated, "bearer", false},
+		{"stream_with_unknown_token_is_unauthenticated", func(ctx context.Context) error {
+			return importLines(ctx, c("guess"), &inventoryv1.ImportStockRequest{Sku: "HW-042", Quantity: 1})
+		}, codes.Unauthenticated, "invalid bearer token", false},
+		{"reader_create_is_permission_denied", func(ctx context.Context) error {
+			_, err := c(reader).CreateProduct(ctx, &inventoryv1.CreateProductRequest{Product: tea()})
+			return err
+		}, codes.PermissionDenied, "role reader may not call /inventory.v1.InventoryService/CreateProduct", false},
+		{"reader_import_is_permission_denied", func(ctx context.Context) error {
+			return importLines(ctx, c(reader), &inventoryv1.ImportStockRequest{Sku: "HW-042", Quantity: 1})
+		}, codes.PermissionDenied, "role reader may not call /inventory.v1.InventoryService/ImportStock", false},
+		{"method_missing_from_the_allow_list_is_denied_to_reader", purge(reader),
+			codes.PermissionDenied, "role reader may not call /test.v1.Admin/Purge", false},
+		{"method_missing_from_the_allow_list_is_denied_to_admin", purge(admin),
+			codes.PermissionDenied, "role admin may not call /test.v1.Admin/Purge", false},
+		{"invalid_unary_request_never_reaches_the_handler", func(ctx context.Context) error {
+			_, err := c(reader).GetProduct(ctx, &inventoryv1.GetProductRequest{Sku: "tea"})
+			return err
+		}, codes.InvalidArgument, `sku: must be 3-32 characters of A-Z, 0-9 and '-', got "tea"`, false},
+		{"invalid_stream_message_never_reaches_the_handler", func(ctx context.Context) error {
+			return importLines(ctx, c(admin), &inventoryv1.ImportStockRequest{Sku: "HW-042", Quantity: -5})
+		}, codes.InvalidArgument, "quantity: must be between 1 and 100000, got -5", false},
+		{"reader_get_passes", func(ctx context.Context) error {
+			_, err := c(reader).GetProduct(ctx, &inventoryv1.GetProductRequest{Sku: "BOOK-001"})
+			return err
+		}, codes.OK, "", true},
+		{"admin_import_passes", func(ctx context.Context) error {
+			return importLines(ctx, c(admin), &inventoryv1.ImportStockRequest{Sku: "HW-042", Quantity: 5})
+		}, codes.OK, "", true},
+	}
+	for _, tt := range tests { // sequential: each reads rec.handled
+		t.Run(tt.name, func(t *testing.T) {
+			before := rec.handled.Load()
+			st := status.Convert(tt.call(t.Context()))
+			if st.Code() != tt.code || !strings.Contains(st.Message(), tt.msg) {
+				t.Errorf("got %v: %q, want %v containing %q", st.Code(), st.Message(), tt.code, tt.msg)
+			}
+			if handled := rec.handled.Load() != before; handled != tt.handled {
+				t.Errorf("call reached the handler: %t, want %t", handled, tt.handled)
+			}
+		})
+	}
+}
+
+// TestHealthNeedsNoToken: probes and load balancers carry no token.
+func TestHealthNeedsNoToken(t *testing.T) {
+	t.Parallel()
+	addr, roots, _ := startChain(t, nil, nil)
+	res, err := healthpb.NewHealthClient(connect(t, addr, roots, "")).Check(t.Context(), &healthpb.HealthCheckRequest{})
+	if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health check without token = %v, %v; want SERVING", res.GetStatus(), err)
+	}
+}
+
+// TestTokenNeedsTLS: the per-RPC credentials refuse a plaintext channel,
+// and the server speaks only TLS.
+func TestTokenNeedsTLS(t *testing.T) {
+	t.Parallel()
+	addr, _, _ := startChain(t, nil, nil)
+	_, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(bearer{"t"}))
+	if err == nil || !strings.Contains(err.Error(), "transport level security") {
+		t.Errorf("token over plaintext: err = %v, want a transport security error", err)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_, err = healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{})
+	if status.Code(err) != codes.Unavailable {
+		t.Errorf("plaintext call to the TLS server: %v, want Unavailable", err)
+	}
+	if s := (bearer{"t0k3n"}); strings.Contains(s.String()+s.GoString(), "t0k3n") {
+		t.Errorf("bearer prints its token")
+	}
+}
+
+// TestPanicIsLoggedWithStackAndTraceID: the recovered panic's log line
+// carries the stack trace and the trace id of the call's span, and the
+// process keeps serving.
+func TestPanicIsLoggedWithStackAndTraceID(t *testing.T) {
+	t.Parallel()
+	spans := &spanLog{}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	otelOpts := []otelgrpc.Option{otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{})}
+	addr, roots, logs := startChain(t, otelOpts, nil)
+	c := inventoryv1.NewInventoryServiceClient(connect(t, addr, roots, testTokens["INVENTORY_READER_TOKEN"]))
+	_, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: "PANIC-1"})
+	if st := status.Convert(err); st.Code() != codes.Internal || st.Message() != "internal error" {
+		t.Fatalf("panic became %v %q, want Internal without the panic's text", st.Code(), st.Message())
+	}
+	var traceID trace.TraceID
+	testkit.Eventually(t, 5*time.Second, func() error {
+		spans.mu.Lock()
+		defer spans.mu.Unlock()
+		for _, sp := range spans.spans {
+			if sp.SpanKind() == trace.SpanKindServer {
+				traceID = sp.SpanContext().TraceID()
+				return nil
+			}
+		}
+		return errors.New("no server span yet")
+	})
+	var line string
+	for l := range strings.Lines(logs.String()) {
+		if strings.Contains(l, `msg="panic recovered"`) {
+			line = l
+		}
+	}
+	for _, want := range []string{"stack=", "(*demoService).GetProduct", "trace_id=" + traceID.String()} {
+		if !strings.Contains(line, want) {
+			t.Errorf("panic log line lacks %q:\n%s", want, line)
+		}
+	}
+}
+
+// startChain serves serverOptions' chain over TLS with the services
+// register adds (the demo's when nil) and returns its address, the roots
+// a client trusts it with, and the log output.
+func startChain(t *testing.T, otelOpts []otelgrpc.Option, register func(*grpc.Server)) (string, *x509.CertPool, *testkit.Buffer) {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
-	srv, _ := newServer(logger, tokens, grpcprom.NewServerMetrics(), nil)
+	tokens, err := newTokenAuth(func(k string) string { return testTokens[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, roots, err := selfSigned(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testkit.Buffer{}
+	logger := slog.New(traceHandler{slog.NewTextHandler(logs, nil)})
+	creds := credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
+	opts := serverOptions(logger, tokens, grpcprom.NewServerMetrics(), otelOpts, creds)
+	var srv *grpc.Server
+	if register == nil {
+		srv, _ = newServer(opts)
+	} else {
+		srv = grpc.NewServer(opts...)
+		register(srv)
+	}
 	lis, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -155,25 +309,22 @@ func startChain(t *testing.T, tokens tokenAuth, logs io.Writer, token string) in
 			t.Error(err)
 		}
 	})
-	c, closeConn, err := dial(lis.Addr().String(), token, nil)
+	return lis.Addr().String(), roots, logs
+}
+
+// connect dials addr over TLS with token as per-RPC credentials.
+func connect(t *testing.T, addr string, roots *x509.CertPool, token string) *grpc.ClientConn {
+	t.Helper()
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS13}))}
+	if token != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(bearer{token}))
+	}
+	conn, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(closeConn)
-	return c
-}
-
-func drain(s grpc.ServerStreamingClient[inventoryv1.ListProductsResponse], err error) error {
-	if err != nil {
-		return err
-	}
-	for {
-		if _, err := s.Recv(); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 func importLines(ctx context.Context, c inventoryv1.InventoryServiceClient, lines ...*inventoryv1.ImportStockRequest) error {
