@@ -156,12 +156,12 @@ func TestRun_prints_the_same_config_from_every_loader(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := fmt.Sprintf("{HTTP:{Port:9090 ReadTimeout:5s WriteTimeout:10s} "+
-		"DB:{URL:postgres://app@localhost:5432/app PasswordFile:%s/pw Password:[redacted]} "+
+		"DB:{URL:postgres://app@localhost:5432/app PasswordFile:%s/pw Password:[REDACTED]} "+
 		"AllowedOrigins:[https://example.com] LogLevel:DEBUG Beta:false}", dir)
 	want := "stdlib    " + cfg + "\n" + "viper     " + cfg + "\n" + "envconfig " + cfg + "\n" + "env       " + cfg + "\n" +
 		"level=INFO msg=\"config loaded\" config.http.port=9090 config.http.read_timeout=5s " +
 		"config.http.write_timeout=10s config.db.url=postgres://app@localhost:5432/app " +
-		"config.db.password_file=" + dir + "/pw config.db.password=[redacted] " +
+		"config.db.password_file=" + dir + "/pw config.db.password=[REDACTED] " +
 		"config.allowed_origins=[https://example.com] config.log_level=debug config.beta=false\n"
 	if got := out.String(); got != want {
 		t.Errorf("output:\n got %s\nwant %s", got, want)
@@ -194,8 +194,8 @@ func TestLoaders_read_the_secret_and_never_print_it(t *testing.T) {
 			if strings.Contains(s, secret) {
 				t.Errorf("%s: %s shows the secret: %s", l.name, how, s)
 			}
-			if !strings.Contains(s, "[redacted]") {
-				t.Errorf("%s: %s lacks [redacted]: %s", l.name, how, s)
+			if !strings.Contains(s, "[REDACTED]") {
+				t.Errorf("%s: %s lacks [REDACTED]: %s", l.name, how, s)
 			}
 		}
 	}
@@ -284,25 +284,6 @@ func TestLoaders_reject_bad_input(t *testing.T) {
 					t.Errorf("error shows the secret: %v", err)
 				}
 			})
-		}
-	}
-}
-
-func TestLoaders_reject_a_secret_with_a_line_break(t *testing.T) {
-	testkit.UnsetPrefix(t, "APP_")
-	dir := t.TempDir()
-	pw := filepath.Join(dir, "pw")
-	if err := os.WriteFile(pw, []byte(secret+"\n"), 0o600); err != nil { // echo s3cret-value > pw
-		t.Fatal(err)
-	}
-	path := writeYAML(t, dir, []string{"url: postgres://app@localhost:5432/app", "password_file: " + pw}, nil)
-	for _, l := range loaders() {
-		_, err := l.load([]string{"--config", path})
-		if err == nil || !strings.Contains(err.Error(), "db.password_file: "+pw+" is empty or has a line break") {
-			t.Errorf("%s: error = %v, want a line-break error naming the file", l.name, err)
-		}
-		if err != nil && strings.Contains(err.Error(), secret) {
-			t.Errorf("%s: error shows the secret: %v", l.name, err)
 		}
 	}
 }
