@@ -42,7 +42,7 @@ const stopTimeout = 10 * time.Second
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("buf-tls", flag.ContinueOnError)
-	addr := fs.String("addr", cmp.Or(getenv("GRPC_ADDR"), "localhost:50443"), "listen address")
+	addr := fs.String("addr", cmp.Or(getenv("GRPC_LISTEN_ADDR"), "localhost:50443"), "listen address")
 	dir := fs.String("certs", cmp.Or(getenv("GRPC_CERTS_DIR"), ".stack/certs"),
 		"folder with ca.crt, server.crt/key, client.crt/key (make up writes them)")
 	mutual := fs.Bool("mtls", true, "require a client certificate signed by ca.crt")
@@ -62,13 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := grpc.NewServer(
-		grpc.Creds(credentials.NewTLS(serverTLS)),
-		grpc.UnaryInterceptor(logClientIdentity(stdout)),
-	)
-	at := time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC)
-	inventoryv1.RegisterInventoryServiceServer(srv,
-		inventory.NewServer(time.Now, inventory.Catalog(at)...))
+	srv := newServer(serverTLS, stdout)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	mode := "TLS"
@@ -100,6 +94,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return errors.Join(err, fmt.Errorf("serve: %w", serr))
 	}
 	return err
+}
+
+// newServer serves the inventory over TLS and logs the caller's identity
+// for every call, unary and streaming.
+func newServer(cfg *tls.Config, log io.Writer) *grpc.Server {
+	srv := grpc.NewServer(
+		grpc.Creds(credentials.NewTLS(cfg)),
+		grpc.UnaryInterceptor(logClientIdentity(log)),
+		grpc.StreamInterceptor(logStreamIdentity(log)),
+	)
+	at := time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC)
+	inventoryv1.RegisterInventoryServiceServer(srv,
+		inventory.NewServer(time.Now, inventory.Catalog(at)...))
+	return srv
 }
 
 // serverConfig loads the server key pair; with mutual it also requires
@@ -138,13 +146,25 @@ func loadPool(path string) (*x509.CertPool, error) {
 // certificate is the caller's identity, usable for authorization.
 func logClientIdentity(stdout io.Writer) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		who := "no client certificate"
-		if p, ok := peer.FromContext(ctx); ok {
-			if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
-				who = "CN=" + ti.State.VerifiedChains[0][0].Subject.CommonName
-			}
-		}
-		fmt.Fprintf(stdout, "server: %s from %s\n", info.FullMethod, who)
+		fmt.Fprintf(stdout, "server: %s from %s\n", info.FullMethod, identity(ctx))
 		return h(ctx, req)
 	}
+}
+
+// logStreamIdentity does the same for streaming RPCs: a check only on
+// unary calls would leave every stream open to anyone.
+func logStreamIdentity(stdout io.Writer) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		fmt.Fprintf(stdout, "server: %s from %s\n", info.FullMethod, identity(ss.Context()))
+		return h(srv, ss)
+	}
+}
+
+func identity(ctx context.Context) string {
+	if p, ok := peer.FromContext(ctx); ok {
+		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
+			return "CN=" + ti.State.VerifiedChains[0][0].Subject.CommonName
+		}
+	}
+	return "no client certificate"
 }
