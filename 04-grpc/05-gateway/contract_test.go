@@ -75,7 +75,7 @@ func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if (res.StatusCode == 200) != (tt.response == "200") {
+		if (res.StatusCode == http.StatusOK) != (tt.response == "200") {
 			t.Errorf("%s %s: status %d, want the %s response", tt.method, tt.path, res.StatusCode, tt.response)
 		}
 		// A server stream sends one JSON object per line: decode them all.
@@ -195,7 +195,7 @@ func TestBackendDeadline(t *testing.T) {
 	base := serveBackend(t, srv, 100*time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "GET", base+"/v1/products/HW-042", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/products/HW-042", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestHealthzAsksTheBackend(t *testing.T) {
 func TestRequestIDTravelsBothWays(t *testing.T) {
 	t.Parallel()
 	base := startGateway(t)
-	req, err := http.NewRequestWithContext(t.Context(), "GET", base+"/v1/products/BOOK-001", nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/v1/products/BOOK-001", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

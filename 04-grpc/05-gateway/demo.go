@@ -44,7 +44,7 @@ func callRoutes(ctx context.Context, base string, stdout io.Writer) error {
 	}
 	// The request id reaches the backend as metadata; the backend's echo
 	// comes back as a response header.
-	req, err := http.NewRequestWithContext(ctx, "GET", base+"/v1/products/BOOK-001?read_mask=sku", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/products/BOOK-001?read_mask=sku", nil)
 	if err != nil {
 		return fmt.Errorf("request: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -169,7 +170,7 @@ func TestWatchFile_reloads_live_fields_and_keeps_the_last_good_config(t *testing
 	consumer := featureHandler(&live)
 	serve := func() string {
 		rec := httptest.NewRecorder()
-		consumer.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+		consumer.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 		return rec.Body.String()
 	}
 
