@@ -50,19 +50,6 @@ func (s validatingStream) RecvMsg(m any) error {
 	return nil
 }
 
-// bearer sends the token with every call as per-RPC credentials. It
-// requires transport security: grpc.NewClient refuses to send it over a
-// plaintext channel, where anyone on the path could read it.
-// https://pkg.go.dev/google.golang.org/grpc/credentials#PerRPCCredentials
-type bearer struct{ token string }
-
-func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + b.token}, nil
-}
-func (bearer) RequireTransportSecurity() bool { return true }
-func (bearer) String() string                 { return "Bearer [REDACTED]" }
-func (bearer) GoString() string               { return "Bearer [REDACTED]" }
-
 // traceHandler adds the call's trace id to every log line, so a log line
 // leads to its trace (section 4.5 exports the spans to Jaeger).
 type traceHandler struct{ slog.Handler }

@@ -1,12 +1,11 @@
-// Command interceptors wraps the inventory service in the server chains a
-// production service runs (logging, metrics, recovery, auth, validation,
-// tracing) and calls it through client interceptors that attach a token,
-// with retries from the service config.
+// Command interceptors wraps the inventory service in the server chain a
+// production service runs (logging, metrics, recovery, validation,
+// tracing) and calls it with retries from the service config. Auth, the
+// other interceptor every service needs, is 08-auth.
 package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,19 +17,14 @@ import (
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
@@ -56,15 +50,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	tokens, err := newTokenAuth(getenv)
-	if err != nil {
-		return err
-	}
-	cert, roots, err := selfSigned(time.Now())
-	if err != nil {
-		return err
-	}
+func run(ctx context.Context, _ func(string) string, stdout io.Writer) error {
 	out := &lockedWriter{w: stdout}
 	logger := slog.New(traceHandler{slog.NewTextHandler(out, &slog.HandlerOptions{ReplaceAttr: dropVolatile})})
 	reg := prometheus.NewRegistry()
@@ -79,8 +65,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{}),
 	}
 
-	creds := credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
-	srv, svc := newServer(serverOptions(logger, tokens, metrics, otelOpts, creds))
+	srv, svc := newServer(serverOptions(logger, metrics, otelOpts))
 	metrics.InitializeMetrics(srv)
 	lis, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
@@ -89,7 +74,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 
-	err = calls(ctx, lis.Addr().String(), roots, tokens, otelOpts, out)
+	err = calls(ctx, lis.Addr().String(), otelOpts, out)
 	srv.GracefulStop()
 	if serr := <-served; serr != nil {
 		return errors.Join(err, fmt.Errorf("serve: %w", serr))
@@ -103,12 +88,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 }
 
 // serverOptions chains the interceptors a production server runs.
-func serverOptions(logger *slog.Logger, tokens tokenAuth, metrics *grpcprom.ServerMetrics,
-	otelOpts []otelgrpc.Option, creds credentials.TransportCredentials,
+func serverOptions(logger *slog.Logger, metrics *grpcprom.ServerMetrics, otelOpts []otelgrpc.Option,
 ) []grpc.ServerOption {
 	// Outermost first: logging and metrics see the final code of every
-	// call, recovery turns a panic anywhere below into Internal, auth
-	// rejects before validation, validation before the handler.
+	// call, recovery turns a panic anywhere below into Internal, validation
+	// rejects before the handler. Auth (08-auth) goes between recovery and
+	// validation.
 	recover := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
 		logger.ErrorContext(ctx, "panic recovered", "panic", p, "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error")
@@ -117,9 +102,7 @@ func serverOptions(logger *slog.Logger, tokens tokenAuth, metrics *grpcprom.Serv
 		logging.WithLogOnEvents(logging.FinishCall),
 		logging.WithDisableLoggingFields(logging.SystemTag[0], logging.ComponentFieldKey),
 	}
-	authMatch := selector.MatchFunc(needsAuth)
 	return []grpc.ServerOption{
-		grpc.Creds(creds),
 		// Tracing is a stats handler, not an interceptor: it sees every
 		// attempt and message, and extracts the caller's trace context.
 		grpc.StatsHandler(otelgrpc.NewServerHandler(otelOpts...)),
@@ -127,26 +110,23 @@ func serverOptions(logger *slog.Logger, tokens tokenAuth, metrics *grpcprom.Serv
 			logging.UnaryServerInterceptor(slogAdapter(logger), logOpts...),
 			metrics.UnaryServerInterceptor(),
 			recovery.UnaryServerInterceptor(recover),
-			selector.UnaryServerInterceptor(auth.UnaryServerInterceptor(tokens.authenticate), authMatch),
 			validateUnary,
 		),
 		grpc.ChainStreamInterceptor(
 			logging.StreamServerInterceptor(slogAdapter(logger), logOpts...),
 			metrics.StreamServerInterceptor(),
 			recovery.StreamServerInterceptor(recover),
-			selector.StreamServerInterceptor(auth.StreamServerInterceptor(tokens.authenticate), authMatch),
 			validateStream,
 		),
 	}
 }
 
-// newServer registers the inventory service and the health service.
+// newServer registers the demo's inventory service.
 func newServer(opts []grpc.ServerOption) (*grpc.Server, *demoService) {
 	srv := grpc.NewServer(opts...)
 	svc := &demoService{Server: inventory.NewServer(time.Now, inventory.Catalog(time.Now())...)}
 	svc.failures.Store(2)
 	inventoryv1.RegisterInventoryServiceServer(srv, svc)
-	healthpb.RegisterHealthServer(srv, health.NewServer())
 	return srv, svc
 }
 
