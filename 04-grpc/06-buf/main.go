@@ -15,7 +15,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -110,24 +109,18 @@ func newServer(cfg *tls.Config, log io.Writer) *grpc.Server {
 	return srv
 }
 
-// serverConfig loads the server key pair; with mutual it also requires
-// every client to present a certificate signed by the CA in ca.crt.
+// serverConfig serves the key pair in dir; with mutual it also requires
+// every client to present a certificate signed by the CA in ca.crt. The
+// files are read again when they change (see certReloader).
 func serverConfig(dir string, mutual bool) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(
-		filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"))
-	if err != nil {
-		return nil, fmt.Errorf("load server certificate (run make up to create %s): %w", dir, err)
+	r := &certReloader{dir: dir, mutual: mutual}
+	if _, err := r.current(); err != nil {
+		return nil, err // bad files at start: refuse to start
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
-	if mutual {
-		pool, err := loadPool(filepath.Join(dir, "ca.crt"))
-		if err != nil {
-			return nil, err
-		}
-		cfg.ClientCAs = pool
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return cfg, nil
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS13,
+		GetConfigForClient: func(*tls.ClientHelloInfo) (*tls.Config, error) { return r.current() },
+	}, nil
 }
 
 func loadPool(path string) (*x509.CertPool, error) {
@@ -160,11 +153,25 @@ func logStreamIdentity(stdout io.Writer) grpc.StreamServerInterceptor {
 	}
 }
 
+// identity is the verified client certificate's subject alternative name:
+// a URI (SPIFFE style) or a DNS name, which X.509 tooling checks and
+// constrains. The CN is shown only for certificates without a SAN, marked
+// as such: do not authorize on it.
 func identity(ctx context.Context) string {
-	if p, ok := peer.FromContext(ctx); ok {
-		if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
-			return "CN=" + ti.State.VerifiedChains[0][0].Subject.CommonName
-		}
+	p, ok := peer.FromContext(ctx)
+	if !ok {
+		return "no client certificate"
 	}
-	return "no client certificate"
+	ti, ok := p.AuthInfo.(credentials.TLSInfo)
+	if !ok || len(ti.State.VerifiedChains) == 0 {
+		return "no client certificate"
+	}
+	leaf := ti.State.VerifiedChains[0][0]
+	switch {
+	case len(leaf.URIs) > 0:
+		return leaf.URIs[0].String()
+	case len(leaf.DNSNames) > 0:
+		return "dns:" + leaf.DNSNames[0]
+	}
+	return "CN=" + leaf.Subject.CommonName + " (no SAN)"
 }

@@ -2,7 +2,17 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -99,8 +109,119 @@ func TestStreamsAreIdentifiedToo(t *testing.T) {
 			break
 		}
 	}
-	if want := "server: /inventory.v1.InventoryService/ListProducts from CN=client\n"; out.String() != want {
+	if want := "server: /inventory.v1.InventoryService/ListProducts from CN=client (no SAN)\n"; out.String() != want {
 		t.Errorf("log = %q, want %q", out.String(), want)
+	}
+}
+
+// TestIdentityIsTheSAN: a client certificate with a URI SAN (SPIFFE
+// style) is identified by it, not by its CN.
+func TestIdentityIsTheSAN(t *testing.T) {
+	t.Parallel()
+	dir, _ := pki(t)
+	b, err := certs.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caBlock, _ := pem.Decode(b.CACert)
+	keyBlock, _ := pem.Decode(b.CAKey)
+	ca, err := x509.ParseCertificate(caBlock.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caKey, err := x509.ParsePKCS8PrivateKey(keyBlock.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := url.Parse("spiffe://inventory/client-a")
+	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "ignored-cn"}, URIs: []*url.URL{id},
+		NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientTLS, err := clientConfig(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientTLS.Certificates = []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}
+
+	serverTLS, err := serverConfig(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &testkit.Buffer{}
+	lis := listen(t)
+	srv := newServer(serverTLS, out)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
+	defer func() {
+		srv.Stop()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	_, port := splitPort(t, lis.Addr().String())
+	if got := getProduct(t.Context(), "localhost:"+port, credentials.NewTLS(clientTLS)); !strings.HasPrefix(got, "ok") {
+		t.Fatalf("client with a SAN certificate: %s", got)
+	}
+	if want := "server: /inventory.v1.InventoryService/GetProduct from spiffe://inventory/client-a\n"; out.String() != want {
+		t.Errorf("log = %q, want %q", out.String(), want)
+	}
+}
+
+// TestRenewedCertificatesAreServedWithoutRestart: new files in the
+// certificate folder (a renewal, here even a new CA) are used by the next
+// handshake of the running server.
+func TestRenewedCertificatesAreServedWithoutRestart(t *testing.T) {
+	t.Parallel()
+	dir, _ := pki(t)
+	serverTLS, err := serverConfig(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis := listen(t)
+	srv := newServer(serverTLS, io.Discard)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(lis) }()
+	defer func() {
+		srv.Stop()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	_, port := splitPort(t, lis.Addr().String())
+	target := "localhost:" + port
+	old, err := clientConfig(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := getProduct(t.Context(), target, credentials.NewTLS(old)); !strings.HasPrefix(got, "ok") {
+		t.Fatalf("before the renewal: %s", got)
+	}
+
+	renewed, err := certs.New(certs.DefaultHosts(), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := renewed.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := renewed.ClientTLS(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := getProduct(t.Context(), target, credentials.NewTLS(fresh)); !strings.HasPrefix(got, "ok") {
+		t.Errorf("a client of the renewed PKI: %s, want ok (server still on the old certificate?)", got)
+	}
+	if got := getProduct(t.Context(), target, credentials.NewTLS(old)); got != codes.Unavailable.String() {
+		t.Errorf("a client of the replaced PKI: %s, want Unavailable", got)
 	}
 }
 
