@@ -5,10 +5,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -29,7 +32,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Getenv, os.Stdout)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "auth:", err)
@@ -37,7 +40,18 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("auth", flag.ContinueOnError)
+	demo := fs.Bool("demo", false, "without configured tokens, make random ones that only this run knows")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // -help printed the usage: not a failure
+		}
+		return err
+	}
+	if *demo {
+		getenv = withRandomTokens(getenv)
+	}
 	// No token configured is no service: never a default token.
 	tokens, err := newTokenAuth(getenv)
 	if err != nil {
@@ -82,6 +96,13 @@ func newServer(tokens tokenAuth, cert tls.Certificate) *grpc.Server {
 	inventoryv1.RegisterInventoryServiceServer(srv, inventory.NewServer(time.Now, inventory.Catalog(at)...))
 	healthpb.RegisterHealthServer(srv, health.NewServer())
 	return srv
+}
+
+// withRandomTokens fills in missing tokens with random ones for -demo:
+// nobody outside this process knows them, so nothing is opened.
+func withRandomTokens(getenv func(string) string) func(string) string {
+	random := map[string]string{"INVENTORY_ADMIN_TOKEN": rand.Text(), "INVENTORY_READER_TOKEN": rand.Text()}
+	return func(k string) string { return cmp.Or(getenv(k), random[k]) }
 }
 
 // clientTLS trusts the server's certificate.

@@ -31,7 +31,7 @@ var testTokens = map[string]string{"INVENTORY_ADMIN_TOKEN": "a-9f2c", "INVENTORY
 func TestRun(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	if err := run(t.Context(), func(k string) string { return testTokens[k] }, &out); err != nil {
+	if err := run(t.Context(), nil, func(k string) string { return testTokens[k] }, &out); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	testkit.CheckReadme(t, 1, out.String())
@@ -58,7 +58,7 @@ func TestRunRefusesToStartWithoutTokens(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			err := run(t.Context(), func(k string) string { return tt.env[k] }, &out)
+			err := run(t.Context(), nil, func(k string) string { return tt.env[k] }, &out)
 			if err == nil || err.Error() != tt.want {
 				t.Fatalf("run = %v, want %q", err, tt.want)
 			}
@@ -70,6 +70,18 @@ func TestRunRefusesToStartWithoutTokens(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRunDemoMakesItsOwnTokens: -demo runs without configuration (make
+// run-section) and prints the same as with configured tokens; the tokens
+// it made never reach the output.
+func TestRunDemoMakesItsOwnTokens(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-demo"}, func(string) string { return "" }, &out); err != nil {
+		t.Fatalf("run -demo: %v", err)
+	}
+	testkit.CheckReadme(t, 1, out.String())
 }
 
 // recorder counts the calls that reach it.
