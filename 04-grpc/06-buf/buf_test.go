@@ -61,6 +61,27 @@ func TestBufBreaking(t *testing.T) {
 	}
 }
 
+// TestBufBreakingAgainstGitHistory is lint.sh's second check: the
+// contract on the main branch is what deployed clients were built from.
+func TestBufBreakingAgainstGitHistory(t *testing.T) {
+	t.Parallel()
+	buf := bufBinary(t)
+	root := testkit.RepoRoot()
+	ref := "branch=main"
+	if err := exec.CommandContext(t.Context(), "git", "-C", root, "rev-parse", "--verify", "--quiet", "main").Run(); err != nil {
+		ref = "ref=HEAD" // a clone without a main branch (a detached CI checkout): the last commit
+	}
+	against := filepath.Join(root, ".git") + "#" + ref + ",subdir=04-grpc/proto"
+	if out, err := runBuf(t, buf, contractCopy(t, "", ""), "breaking", "proto", "--against", against); err != nil {
+		t.Fatalf("the contract breaks main's: %v\n%s", err, out)
+	}
+	dir := contractCopy(t, "  int32 stock = 5;\n", "")
+	out, err := runBuf(t, buf, dir, "breaking", "proto", "--against", against, "--error-format", "json")
+	if err == nil || !strings.Contains(out, `"type":"FIELD_NO_DELETE"`) {
+		t.Errorf("a deleted field against main: %v, want FIELD_NO_DELETE in:\n%s", err, out)
+	}
+}
+
 func TestBufLint(t *testing.T) {
 	t.Parallel()
 	buf := bufBinary(t)
