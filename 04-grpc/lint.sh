@@ -3,7 +3,8 @@
 # stack/tools: buf lint (STANDARD on proto/, MINIMAL on the vendored
 # googleapis files), buf format on proto/ (the vendored files stay as
 # upstream wrote them), and buf breaking against the released contract
-# image, so a change that would break existing clients fails the lint.
+# image and against the main branch, so a change that would break
+# existing clients fails the lint.
 set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="$PWD/../.stack/bin:$PATH"
@@ -13,3 +14,9 @@ echo "buf format"
 buf format proto --diff --exit-code
 echo "buf breaking (against 06-buf/testdata/inventory-v1.binpb)"
 buf breaking proto --against 06-buf/testdata/inventory-v1.binpb
+# The git history too: what main has is what deployed clients may use.
+# A clone without a main branch (a detached CI checkout) uses its last commit.
+ref=branch=main
+git rev-parse --verify --quiet main >/dev/null || ref=ref=HEAD
+echo "buf breaking (against git: $ref)"
+buf breaking proto --against "../.git#$ref,subdir=04-grpc/proto"

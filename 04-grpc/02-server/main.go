@@ -31,6 +31,10 @@ import (
 // ResourceExhausted before it is decoded (the default is 4 MiB).
 const maxRecvMsgSize = 64 << 10
 
+// maxConcurrentStreams caps the RPCs one connection runs at once (the
+// default is unlimited, so one client could hold every handler goroutine).
+const maxConcurrentStreams = 100
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
@@ -43,9 +47,10 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
-	addr := fs.String("addr", cmp.Or(getenv("GRPC_ADDR"), "localhost:50051"), "listen address")
+	addr := fs.String("addr", cmp.Or(getenv("GRPC_LISTEN_ADDR"), "localhost:50051"), "listen address")
 	demo := fs.Bool("demo", false, "serve, call the server once as a client would, then stop")
 	stopTimeout := fs.Duration("stop-timeout", 10*time.Second, "graceful stop deadline")
+	maxAge := fs.Duration("max-connection-age", 5*time.Minute, "close connections this old so clients rebalance")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -help printed the usage: not a failure
@@ -57,7 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv, hs := newServer()
+	srv, hs := newServer(*maxAge)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(lis) }()
 	fmt.Fprintf(stdout, "serving inventory.v1.InventoryService on %s\n", lis.Addr())
@@ -83,15 +88,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 }
 
 // newServer builds the server with its production options and services.
-func newServer(opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
+func newServer(maxAge time.Duration, opts ...grpc.ServerOption) (*grpc.Server, *health.Server) {
 	opts = append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(maxRecvMsgSize),
+		// One client may hold at most 100 concurrent streams per connection;
+		// more wait for a free slot instead of exhausting the server.
+		grpc.MaxConcurrentStreams(maxConcurrentStreams),
 		// Close idle connections after 5 minutes, and ping a silent client
 		// after 1 minute so dead peers behind NAT are noticed (20 s to answer).
+		// HTTP/2 connections live for ever, so behind a load balancer new
+		// servers get no traffic: MaxConnectionAge sends GOAWAY after maxAge
+		// (the client reconnects, possibly elsewhere) and gives running RPCs
+		// 30 s of grace before the connection closes.
 		grpc.KeepaliveParams(keepalive.ServerParameters{
-			MaxConnectionIdle: 5 * time.Minute,
-			Time:              time.Minute,
-			Timeout:           20 * time.Second,
+			MaxConnectionIdle:     5 * time.Minute,
+			MaxConnectionAge:      maxAge,
+			MaxConnectionAgeGrace: 30 * time.Second,
+			Time:                  time.Minute,
+			Timeout:               20 * time.Second,
 		}),
 		// Clients may ping every 30 s at most, even without active RPCs;
 		// faster pingers get GOAWAY "too_many_pings".

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -44,18 +45,32 @@ func TestRunDemo(t *testing.T) {
 	if err := run(t.Context(), []string{"-demo", "-addr", "127.0.0.1:0"}, noEnv, &out); err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	want := []string{
-		"serving inventory.v1.InventoryService on ADDR",
-		"reflection lists: grpc.health.v1.Health, grpc.reflection.v1.ServerReflection, " +
-			"grpc.reflection.v1alpha.ServerReflection, inventory.v1.InventoryService",
-		"health inventory.v1.InventoryService: SERVING",
-		`GetProduct BOOK-001: "The Go Programming Language", stock 12`,
-		"stopped gracefully",
+	testkit.CheckReadme(t, 0, out.String())
+}
+
+// TestRunListensOnGRPCListenAddr: the env var names the listen address
+// (GRPC_TARGET is what clients dial).
+func TestRunListensOnGRPCListenAddr(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	getenv := func(k string) string { return map[string]string{"GRPC_LISTEN_ADDR": "127.0.0.1:0"}[k] }
+	if err := run(t.Context(), []string{"-demo"}, getenv, &out); err != nil {
+		t.Fatalf("run: %v", err)
 	}
-	got := strings.Split(strings.TrimSpace(addrRE.ReplaceAllString(out.String(), "ADDR")), "\n")
-	if !slices.Equal(got, want) {
-		t.Errorf("output:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	if addr := addrRE.FindString(out.String()); addr == "" || strings.HasSuffix(addr, ":50051") {
+		t.Errorf("listened on %q, want the free port GRPC_LISTEN_ADDR asked for", addr)
 	}
+}
+
+// TestRunBadAddressIsTheReadmeFailure: the failure the README shows.
+func TestRunBadAddressIsTheReadmeFailure(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	err := run(t.Context(), []string{"-addr", "localhost"}, noEnv, &out)
+	if err == nil {
+		t.Fatal("run with a port-less address succeeded")
+	}
+	testkit.CheckReadme(t, 1, out.String()+"server: "+err.Error()+"\nexit status 1\n")
 }
 
 func TestRunServesUntilCancelled(t *testing.T) {
@@ -133,7 +148,7 @@ func TestAllFourRPCKindsOverTCP(t *testing.T) {
 	if err != nil {
 		t.Fatalf("GetProduct: %v", err)
 	}
-	if get.GetProduct().GetName() != "USB-C cable" || header.Get("x-request-id")[0] != "req-7" {
+	if get.GetProduct().GetName() != "USB-C cable" || !slices.Equal(header.Get("x-request-id"), []string{"req-7"}) {
 		t.Errorf("GetProduct = %v, header %v", get.GetProduct(), header)
 	}
 
@@ -261,14 +276,17 @@ func TestImportStockBadLineChangesNothing(t *testing.T) {
 	t.Parallel()
 	c := inventoryv1.NewInventoryServiceClient(dial(t, startTCP(t)))
 	for name, tt := range map[string]struct {
-		lines []*inventoryv1.ImportStockRequest
-		code  codes.Code
-		msg   string
+		lines  []*inventoryv1.ImportStockRequest
+		code   codes.Code
+		msg    string
+		fields []string // the same field violations as a unary call's
 	}{
 		"invalid_quantity": {[]*inventoryv1.ImportStockRequest{{Sku: "HW-042", Quantity: 10}, {Sku: "HW-042", Quantity: 0}},
-			codes.InvalidArgument, "line 2: "},
+			codes.InvalidArgument, "line 2: invalid request: quantity: must be between 1 and 100000, got 0", []string{"quantity"}},
+		"invalid_sku_and_quantity": {[]*inventoryv1.ImportStockRequest{{Sku: "hw", Quantity: -1}},
+			codes.InvalidArgument, "line 1: invalid request: sku: ", []string{"sku", "quantity"}},
 		"unknown_sku": {[]*inventoryv1.ImportStockRequest{{Sku: "HW-042", Quantity: 10}, {Sku: "NOPE-1", Quantity: 1}},
-			codes.NotFound, "product NOPE-1 not found: nothing imported"},
+			codes.NotFound, "product NOPE-1 not found: nothing imported", nil},
 	} {
 		t.Run(name, func(t *testing.T) {
 			imp, err := c.ImportStock(t.Context())
@@ -281,8 +299,12 @@ func TestImportStockBadLineChangesNothing(t *testing.T) {
 				}
 			}
 			_, err = imp.CloseAndRecv()
-			if st := status.Convert(err); st.Code() != tt.code || !strings.Contains(st.Message(), tt.msg) {
+			st := status.Convert(err)
+			if st.Code() != tt.code || !strings.Contains(st.Message(), tt.msg) {
 				t.Fatalf("ImportStock error = %v, want %v containing %q", err, tt.code, tt.msg)
+			}
+			if got := violationFields(st); !slices.Equal(got, tt.fields) {
+				t.Errorf("field violations = %v, want %v", got, tt.fields)
 			}
 			if got := stockOf(t, c, "HW-042"); got != 150 {
 				t.Errorf("HW-042 stock = %d after a rejected import, want 150", got)
@@ -377,13 +399,6 @@ func TestShutdownDeadlineCancelsEndlessStream(t *testing.T) {
 	}
 	recvWatch(t, watch)
 
-	// Health says NOT_SERVING before the stop begins.
-	hs.Shutdown()
-	res, err := healthpb.NewHealthClient(conn).Check(t.Context(), &healthpb.HealthCheckRequest{})
-	if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
-		t.Errorf("health during shutdown = %v, %v", res.GetStatus(), err)
-	}
-
 	err = shutdown(srv, hs, 50*time.Millisecond)
 	if err == nil || !strings.Contains(err.Error(), "remaining RPCs cancelled") {
 		t.Fatalf("shutdown = %v, want the deadline error", err)
@@ -393,6 +408,104 @@ func TestShutdownDeadlineCancelsEndlessStream(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestShutdownReportsNotServingFirst: while GracefulStop waits for a
+// running stream, a load balancer watching health already sees
+// NOT_SERVING and stops sending new calls.
+func TestShutdownReportsNotServingFirst(t *testing.T) {
+	t.Parallel()
+	srv, hs, lis := newBufconn()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	conn := dialBufconn(t, lis)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	health, err := healthpb.NewHealthClient(conn).Watch(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := health.Recv(); err != nil || res.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health before shutdown = %v, %v", res.GetStatus(), err)
+	}
+
+	stopped := make(chan error, 1)
+	go func() { stopped <- shutdown(srv, hs, 10*time.Second) }()
+	// The health stream itself keeps GracefulStop waiting, so the status
+	// can only come from shutdown's first step.
+	res, err := health.Recv()
+	if err != nil || res.GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("health during shutdown = %v, %v; want NOT_SERVING", res.GetStatus(), err)
+	}
+	cancel() // end the stream: GracefulStop can finish
+	if err := <-stopped; err != nil {
+		t.Errorf("shutdown: %v", err)
+	}
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMaxConcurrentStreamsQueuesTheExtraCall: with every stream slot of
+// a connection taken, one more call waits (here until its deadline)
+// instead of running, and runs once a slot frees.
+func TestMaxConcurrentStreamsQueuesTheExtraCall(t *testing.T) {
+	t.Parallel()
+	conn := dial(t, startBufconn(t))
+	c := inventoryv1.NewInventoryServiceClient(conn)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	first, cancelFirst := context.WithCancel(ctx)
+	for i := range maxConcurrentStreams {
+		sctx := ctx
+		if i == 0 {
+			sctx = first
+		}
+		w, err := c.WatchStock(sctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Send(&inventoryv1.WatchStockRequest{Sku: "HW-042"}); err != nil {
+			t.Fatal(err)
+		}
+		recvWatch(t, w) // the stream runs on the server
+	}
+	short, cancelShort := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancelShort()
+	if _, err := c.GetProduct(short, &inventoryv1.GetProductRequest{Sku: "HW-042"}); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("call beyond %d streams: %v, want DeadlineExceeded (queued)", maxConcurrentStreams, err)
+	}
+	cancelFirst()
+	if _, err := c.GetProduct(ctx, &inventoryv1.GetProductRequest{Sku: "HW-042"}); err != nil {
+		t.Fatalf("call after a slot freed: %v", err)
+	}
+}
+
+// TestMaxConnectionAgeMakesClientsReconnect: past its age the server
+// sends GOAWAY; the client's channel goes idle and the next call dials a
+// new connection (through the balancer, to any server).
+func TestMaxConnectionAgeMakesClientsReconnect(t *testing.T) {
+	t.Parallel()
+	lis, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := newServer(200 * time.Millisecond)
+	serve(t, srv, lis)
+	conn := dial(t, lis.Addr().String())
+	c := inventoryv1.NewInventoryServiceClient(conn)
+	if _, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: "HW-042"}); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if s := conn.GetState(); s != connectivity.Idle {
+			return fmt.Errorf("channel %v, want IDLE after GOAWAY", s)
+		}
+		return nil
+	})
+	if _, err := c.GetProduct(t.Context(), &inventoryv1.GetProductRequest{Sku: "HW-042"}); err != nil {
+		t.Fatalf("call after reconnect: %v", err)
 	}
 }
 
@@ -407,7 +520,7 @@ func startTCP(t *testing.T, opts ...grpc.ServerOption) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, _ := newServer(opts...)
+	srv, _ := newServer(time.Hour, opts...)
 	serve(t, srv, lis)
 	return lis.Addr().String()
 }
@@ -416,13 +529,13 @@ func startTCP(t *testing.T, opts ...grpc.ServerOption) string {
 func startBufconn(t *testing.T, opts ...grpc.ServerOption) *bufconn.Listener {
 	t.Helper()
 	lis := bufconn.Listen(1 << 20)
-	srv, _ := newServer(opts...)
+	srv, _ := newServer(time.Hour, opts...)
 	serve(t, srv, lis)
 	return lis
 }
 
 func newBufconn() (*grpc.Server, *health.Server, *bufconn.Listener) {
-	srv, hs := newServer()
+	srv, hs := newServer(time.Hour)
 	return srv, hs, bufconn.Listen(1 << 20)
 }
 

@@ -13,8 +13,9 @@ import (
 )
 
 // startLocal serves the inventory service on a free loopback port so the
-// example runs on its own; -addr or GRPC_ADDR point it at 02-server instead.
-func startLocal(ctx context.Context) (addr string, stop func(), err error) {
+// example runs on its own; -target or GRPC_TARGET point it at 02-server
+// instead. stop waits for running RPCs, at most stopTimeout.
+func startLocal(ctx context.Context, stopTimeout time.Duration) (addr string, stop func(), err error) {
 	lis, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, fmt.Errorf("listen: %w", err)
@@ -28,6 +29,10 @@ func startLocal(ctx context.Context) (addr string, stop func(), err error) {
 		_ = srv.Serve(lis) // returns nil after GracefulStop
 	}()
 	return lis.Addr().String(), func() {
+		// GracefulStop waits for every handler, and a stream nobody ends
+		// would keep it waiting for ever: Stop cancels what is left.
+		force := time.AfterFunc(stopTimeout, srv.Stop)
+		defer force.Stop()
 		srv.GracefulStop()
 		<-done
 	}, nil

@@ -36,7 +36,7 @@ func main() {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
-	addr := fs.String("addr", getenv("GRPC_ADDR"), "server address; empty starts one in process")
+	addr := fs.String("target", getenv("GRPC_TARGET"), "server to dial; empty starts one in process")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -help printed the usage: not a failure
@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if *addr == "" {
-		local, stop, err := startLocal(ctx)
+		local, stop, err := startLocal(ctx, 5*time.Second)
 		if err != nil {
 			return err
 		}

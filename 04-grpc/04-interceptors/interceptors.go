@@ -2,20 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"io"
 	"log/slog"
 	"sync"
 
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
 	"github.com/go-course/part4-infrastructure/04-grpc/internal/inventory"
 )
 
@@ -25,47 +20,6 @@ func slogAdapter(l *slog.Logger) logging.Logger {
 	return logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 		l.Log(ctx, slog.Level(lvl), msg, fields...)
 	})
-}
-
-// tokenAuth maps bearer tokens to roles. A real service verifies a signed
-// token (JWT, OIDC) instead of looking it up, but the interceptor's shape
-// is the same.
-type tokenAuth struct {
-	admin, reader string
-}
-
-// writes are the methods only the admin role may call.
-func isWrite(method string) bool {
-	switch method {
-	case inventoryv1.InventoryService_CreateProduct_FullMethodName,
-		inventoryv1.InventoryService_ImportStock_FullMethodName:
-		return true
-	}
-	return false
-}
-
-// authenticate is an auth.AuthFunc: a missing or unknown token is
-// Unauthenticated (who are you?), a known token calling a method its role
-// may not is PermissionDenied (you may not).
-func (a tokenAuth) authenticate(ctx context.Context) (context.Context, error) {
-	token, err := auth.AuthFromMD(ctx, "bearer")
-	if err != nil {
-		return nil, err // already Unauthenticated
-	}
-	var role string
-	switch {
-	case subtle.ConstantTimeCompare([]byte(token), []byte(a.admin)) == 1:
-		role = "admin"
-	case subtle.ConstantTimeCompare([]byte(token), []byte(a.reader)) == 1:
-		role = "reader"
-	default:
-		return nil, status.Error(codes.Unauthenticated, "invalid bearer token")
-	}
-	method, _ := grpc.Method(ctx)
-	if isWrite(method) && role != "admin" {
-		return nil, status.Errorf(codes.PermissionDenied, "role %s may not call %s", role, method)
-	}
-	return ctx, nil
 }
 
 // validateUnary rejects an invalid request before the handler runs, for
@@ -96,28 +50,22 @@ func (s validatingStream) RecvMsg(m any) error {
 	return nil
 }
 
-// bearerUnary and bearerStream attach the token to every outgoing call.
-func bearerUnary(token string) grpc.UnaryClientInterceptor {
-	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn,
-		invoker grpc.UnaryInvoker, opts ...grpc.CallOption,
-	) error {
-		return invoker(withBearer(ctx, token), method, req, reply, cc, opts...)
+// traceHandler adds the call's trace id to every log line, so a log line
+// leads to its trace (section 4.5 exports the spans to Jaeger).
+type traceHandler struct{ slog.Handler }
+
+func (h traceHandler) Handle(ctx context.Context, r slog.Record) error {
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
 	}
+	return h.Handler.Handle(ctx, r)
 }
 
-func bearerStream(token string) grpc.StreamClientInterceptor {
-	return func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string,
-		streamer grpc.Streamer, opts ...grpc.CallOption,
-	) (grpc.ClientStream, error) {
-		return streamer(withBearer(ctx, token), desc, cc, method, opts...)
-	}
+func (h traceHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return traceHandler{h.Handler.WithAttrs(as)}
 }
-
-func withBearer(ctx context.Context, token string) context.Context {
-	if token == "" {
-		return ctx
-	}
-	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+func (h traceHandler) WithGroup(name string) slog.Handler {
+	return traceHandler{h.Handler.WithGroup(name)}
 }
 
 // lockedWriter serialises writes from the server's goroutines (logs) and

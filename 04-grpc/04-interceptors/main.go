@@ -1,11 +1,10 @@
-// Command interceptors wraps the inventory service in the server chains a
-// production service runs (logging, metrics, recovery, auth, validation,
-// tracing) and calls it through client interceptors that attach a token,
-// with retries from the service config.
+// Command interceptors wraps the inventory service in the server chain a
+// production service runs (logging, metrics, recovery, validation,
+// tracing) and calls it with retries from the service config. Auth, the
+// other interceptor every service needs, is 08-auth.
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,10 +13,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
-	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,15 +50,13 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, _ func(string) string, stdout io.Writer) error {
 	out := &lockedWriter{w: stdout}
-	tokens := tokenAuth{
-		admin:  cmp.Or(getenv("INVENTORY_ADMIN_TOKEN"), "admin-secret"),
-		reader: cmp.Or(getenv("INVENTORY_READER_TOKEN"), "reader-secret"),
-	}
-	logger := slog.New(slog.NewTextHandler(out, &slog.HandlerOptions{ReplaceAttr: dropVolatile}))
+	logger := slog.New(traceHandler{slog.NewTextHandler(out, &slog.HandlerOptions{ReplaceAttr: dropVolatile})})
 	reg := prometheus.NewRegistry()
-	metrics := grpcprom.NewServerMetrics()
+	// The histogram gives latency percentiles per method; the counters
+	// alone give only rates.
+	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	reg.MustRegister(metrics)
 	spans := &spanLog{}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
@@ -68,8 +65,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		otelgrpc.WithTracerProvider(tp), otelgrpc.WithPropagators(propagation.TraceContext{}),
 	}
 
-	srv, svc := newServer(logger, tokens, metrics, otelOpts)
-
+	srv, svc := newServer(serverOptions(logger, metrics, otelOpts))
+	metrics.InitializeMetrics(srv)
 	lis, err := new(net.ListenConfig).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -77,7 +74,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 
-	err = calls(ctx, lis.Addr().String(), tokens, otelOpts, out)
+	err = calls(ctx, lis.Addr().String(), otelOpts, out)
 	srv.GracefulStop()
 	if serr := <-served; serr != nil {
 		return errors.Join(err, fmt.Errorf("serve: %w", serr))
@@ -87,25 +84,25 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	fmt.Fprintf(out, "HW-042 attempts seen by the server: %d\n", svc.attempts.Load())
 	spans.printFirstTrace(out)
-	return printHandled(out, reg)
+	return printMetrics(out, reg)
 }
 
-// newServer chains the interceptors around the inventory service.
-func newServer(logger *slog.Logger, tokens tokenAuth, metrics *grpcprom.ServerMetrics,
-	otelOpts []otelgrpc.Option,
-) (*grpc.Server, *demoService) {
+// serverOptions chains the interceptors a production server runs.
+func serverOptions(logger *slog.Logger, metrics *grpcprom.ServerMetrics, otelOpts []otelgrpc.Option,
+) []grpc.ServerOption {
 	// Outermost first: logging and metrics see the final code of every
-	// call, recovery turns a panic anywhere below into Internal, auth
-	// rejects before validation, validation before the handler.
+	// call, recovery turns a panic anywhere below into Internal, validation
+	// rejects before the handler. Auth (08-auth) goes between recovery and
+	// validation.
 	recover := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
-		logger.ErrorContext(ctx, "panic recovered", "panic", p)
+		logger.ErrorContext(ctx, "panic recovered", "panic", p, "stack", string(debug.Stack()))
 		return status.Error(codes.Internal, "internal error")
 	})
 	logOpts := []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
 		logging.WithDisableLoggingFields(logging.SystemTag[0], logging.ComponentFieldKey),
 	}
-	srv := grpc.NewServer(
+	return []grpc.ServerOption{
 		// Tracing is a stats handler, not an interceptor: it sees every
 		// attempt and message, and extracts the caller's trace context.
 		grpc.StatsHandler(otelgrpc.NewServerHandler(otelOpts...)),
@@ -113,29 +110,32 @@ func newServer(logger *slog.Logger, tokens tokenAuth, metrics *grpcprom.ServerMe
 			logging.UnaryServerInterceptor(slogAdapter(logger), logOpts...),
 			metrics.UnaryServerInterceptor(),
 			recovery.UnaryServerInterceptor(recover),
-			auth.UnaryServerInterceptor(tokens.authenticate),
 			validateUnary,
 		),
 		grpc.ChainStreamInterceptor(
 			logging.StreamServerInterceptor(slogAdapter(logger), logOpts...),
 			metrics.StreamServerInterceptor(),
 			recovery.StreamServerInterceptor(recover),
-			auth.StreamServerInterceptor(tokens.authenticate),
 			validateStream,
 		),
-	)
+	}
+}
+
+// newServer registers the demo's inventory service.
+func newServer(opts []grpc.ServerOption) (*grpc.Server, *demoService) {
+	srv := grpc.NewServer(opts...)
 	svc := &demoService{Server: inventory.NewServer(time.Now, inventory.Catalog(time.Now())...)}
 	svc.failures.Store(2)
 	inventoryv1.RegisterInventoryServiceServer(srv, svc)
-	metrics.InitializeMetrics(srv)
 	return srv, svc
 }
 
-// dropVolatile removes the time, durations and the peer's port from log
-// lines so the output is reproducible; keep them in a real service.
+// dropVolatile removes the time, durations, the peer's port and the panic's
+// stack trace from log lines so the output is reproducible; keep them in a
+// real service.
 func dropVolatile(_ []string, a slog.Attr) slog.Attr {
 	switch a.Key {
-	case slog.TimeKey, "grpc.start_time", "grpc.time_ms", "grpc.request.deadline", "peer.address":
+	case slog.TimeKey, "grpc.start_time", "grpc.time_ms", "grpc.request.deadline", "peer.address", "stack":
 		return slog.Attr{}
 	}
 	return a

@@ -57,28 +57,31 @@ func (s *spanLog) printFirstTrace(w io.Writer) {
 	fmt.Fprintf(w, "trace of the first call: %s\n", strings.Join(kinds, ", "))
 }
 
-// printHandled prints grpc_server_handled_total per method and code, the
-// counter behind error-rate alerts.
-func printHandled(w io.Writer, g prometheus.Gatherer) error {
+// printMetrics prints grpc_server_handled_total per method and code, the
+// counter behind error-rate alerts, and how many calls the latency
+// histogram grpc_server_handling_seconds saw per method (its buckets give
+// the percentiles; their values vary from run to run).
+func printMetrics(w io.Writer, g prometheus.Gatherer) error {
 	families, err := g.Gather()
 	if err != nil {
 		return fmt.Errorf("gather metrics: %w", err)
 	}
 	var lines []string
 	for _, f := range families {
-		if f.GetName() != "grpc_server_handled_total" {
-			continue
-		}
 		for _, m := range f.GetMetric() {
-			if m.GetCounter().GetValue() == 0 {
-				continue // InitializeMetrics creates every method × code at zero
-			}
 			labels := map[string]string{}
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			lines = append(lines, fmt.Sprintf("grpc_server_handled_total{grpc_method=%q,grpc_code=%q} %g",
-				labels["grpc_method"], labels["grpc_code"], m.GetCounter().GetValue()))
+			switch {
+			case f.GetName() == "grpc_server_handled_total" && m.GetCounter().GetValue() > 0:
+				// InitializeMetrics creates every method × code at zero.
+				lines = append(lines, fmt.Sprintf("grpc_server_handled_total{grpc_method=%q,grpc_code=%q} %g",
+					labels["grpc_method"], labels["grpc_code"], m.GetCounter().GetValue()))
+			case f.GetName() == "grpc_server_handling_seconds" && m.GetHistogram().GetSampleCount() > 0:
+				lines = append(lines, fmt.Sprintf("grpc_server_handling_seconds_count{grpc_method=%q} %d",
+					labels["grpc_method"], m.GetHistogram().GetSampleCount()))
+			}
 		}
 	}
 	slices.Sort(lines)

@@ -16,14 +16,19 @@ import (
 func callRoutes(ctx context.Context, base string, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
+	big := `{"sku":"BIG-1","name":"` + strings.Repeat("x", maxBodyBytes) + `"}`
 	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/healthz", ""},
 		{"GET", "/v1/products/HW-042?read_mask=name,stock", ""},
 		{"GET", "/v1/products?category=CATEGORY_BOOKS", ""},
-		{"POST", "/v1/products", `{"sku":"TEA-100","name":"Green tea","price_cents":650,"category":"CATEGORY_FOOD"}`},
+		{"GET", "/v1/products?page_size=-1", ""},
+		{"GET", "/v1/products?limit=-1", ""},
+		{"POST", "/v1/products", `{"sku":"TEA-100","name":"Green tea","priceCents":650,"category":"CATEGORY_FOOD"}`},
 		{"POST", "/v1/products", `{"sku":"TEA-101","name":`},
-		{"POST", "/v1/products", `{"sku":"TEA-101","price_cents":"cheap"}`},
+		{"POST", "/v1/products", `{"sku":"TEA-101","priceCents":"cheap"}`},
 		{"POST", "/v1/products", `{"sku":"TEA-101","colour":"green"}`},
-		{"POST", "/v1/products", `{"sku":"TEA-101","name":"Black tea","price_cents":-1,"category":"CATEGORY_FOOD"}`},
+		{"POST", "/v1/products", `{"sku":"TEA-101","name":"Black tea","priceCents":-1,"category":"CATEGORY_FOOD"}`},
+		{"POST", "/v1/products", big},
 		{"GET", "/v1/products/BOOK-999", ""},
 		{"GET", "/v1/warehouses", ""},
 	} {
@@ -31,8 +36,25 @@ func callRoutes(ctx context.Context, base string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%s %s -> %d %s\n", c.method, c.path, status, body)
+		what := c.path
+		if len(c.body) == len(big) {
+			what += " (64 KiB body)"
+		}
+		fmt.Fprintf(stdout, "%s %s -> %d %s\n", c.method, what, status, body)
 	}
+	// The request id reaches the backend as metadata; the backend's echo
+	// comes back as a response header.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/products/BOOK-001?read_mask=sku", nil)
+	if err != nil {
+		return fmt.Errorf("request: %w", err)
+	}
+	req.Header.Set("X-Request-Id", "req-42")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("get with request id: %w", err)
+	}
+	res.Body.Close()
+	fmt.Fprintf(stdout, "GET with X-Request-Id: req-42 -> %d, X-Request-Id: %s\n", res.StatusCode, res.Header.Get("X-Request-Id"))
 	status, body, err := do(ctx, "GET", base+"/openapi.json", "")
 	if err != nil {
 		return err

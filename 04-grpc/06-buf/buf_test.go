@@ -61,6 +61,27 @@ func TestBufBreaking(t *testing.T) {
 	}
 }
 
+// TestBufBreakingAgainstGitHistory is lint.sh's second check: the
+// contract on the main branch is what deployed clients were built from.
+func TestBufBreakingAgainstGitHistory(t *testing.T) {
+	t.Parallel()
+	buf := bufBinary(t)
+	root := testkit.RepoRoot()
+	ref := "branch=main"
+	if err := exec.CommandContext(t.Context(), "git", "-C", root, "rev-parse", "--verify", "--quiet", "main").Run(); err != nil {
+		ref = "ref=HEAD" // a clone without a main branch (a detached CI checkout): the last commit
+	}
+	against := filepath.Join(root, ".git") + "#" + ref + ",subdir=04-grpc/proto"
+	if out, err := runBuf(t, buf, contractCopy(t, "", ""), "breaking", "proto", "--against", against); err != nil {
+		t.Fatalf("the contract breaks main's: %v\n%s", err, out)
+	}
+	dir := contractCopy(t, "  int32 stock = 5;\n", "")
+	out, err := runBuf(t, buf, dir, "breaking", "proto", "--against", against, "--error-format", "json")
+	if err == nil || !strings.Contains(out, `"type":"FIELD_NO_DELETE"`) {
+		t.Errorf("a deleted field against main: %v, want FIELD_NO_DELETE in:\n%s", err, out)
+	}
+}
+
 func TestBufLint(t *testing.T) {
 	t.Parallel()
 	buf := bufBinary(t)
@@ -92,17 +113,76 @@ func TestBufLint(t *testing.T) {
 	}
 }
 
-// bufBinary finds the pinned buf that `make tools` builds into .stack/bin.
+// TestManagedModeGeneratesUnderAnotherModule is what a reader's Copy it
+// block does: buf.gen.copy.yaml with managed mode generates the contract
+// under the reader's module path, with no edit to the .proto files, and
+// the result builds there.
+func TestManagedModeGeneratesUnderAnotherModule(t *testing.T) {
+	t.Parallel()
+	buf := bufBinary(t)
+	dir := contractCopy(t, "", "")
+	cfg, err := os.ReadFile("../buf.gen.copy.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "buf.gen.yaml"), cfg, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The plugins: protoc-gen-go pinned by this module's go.mod, the others
+	// from .stack/bin; nothing from PATH.
+	bin := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	goBuild := exec.CommandContext(ctx, "go", "build", "-o", bin, "google.golang.org/protobuf/cmd/protoc-gen-go")
+	if out, err := goBuild.CombinedOutput(); err != nil {
+		t.Fatalf("build protoc-gen-go: %v\n%s", err, out)
+	}
+	for _, name := range []string{"protoc-gen-go-grpc", "protoc-gen-grpc-gateway"} {
+		if err := os.Symlink(pinnedTool(t, name), filepath.Join(bin, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gen := exec.CommandContext(ctx, buf, "generate")
+	gen.Dir = dir
+	gen.Env = append(os.Environ(), "PATH="+bin, "BUF_CACHE_DIR="+t.TempDir())
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("buf generate: %v\n%s", err, out)
+	}
+	for _, f := range []string{"inventory.pb.go", "inventory_grpc.pb.go", "inventory.pb.gw.go"} {
+		src, err := os.ReadFile(filepath.Join(dir, "gen/inventory/v1", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(src, []byte("package inventoryv1")) || bytes.Contains(src, []byte("go-course")) {
+			t.Errorf("%s: not generated as package inventoryv1 of the reader's module", f)
+		}
+	}
+	build := exec.CommandContext(ctx, "sh", "-c",
+		"go mod init example.com/copy && go mod tidy && go build ./...")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the generated code: %v\n%s", err, out)
+	}
+}
+
+// bufBinary returns the pinned buf that `make tools` builds into
+// .stack/bin. Never one found on PATH: another version lints and breaks
+// differently.
 func bufBinary(t *testing.T) string {
 	t.Helper()
-	pinned := filepath.Join(testkit.RepoRoot(), ".stack", "bin", "buf")
+	return pinnedTool(t, "buf")
+}
+
+// pinnedTool returns .stack/bin/name, or skips (fails under
+// INFRA_REQUIRED=1) when make tools has not built it.
+func pinnedTool(t *testing.T, name string) string {
+	t.Helper()
+	pinned := filepath.Join(testkit.RepoRoot(), ".stack", "bin", name)
 	if _, err := os.Stat(pinned); err == nil {
 		return pinned
 	}
-	if p, err := exec.LookPath("buf"); err == nil {
-		return p
-	}
-	msg := "buf not found in .stack/bin or PATH — run make tools"
+	msg := name + " not found in .stack/bin — run make tools"
 	if os.Getenv(testkit.RequiredEnv) == "1" {
 		t.Fatal(msg)
 	}

@@ -1,150 +1,129 @@
-// Command buf-tls serves the inventory service (whose contract buf lints,
-// checks for breaking changes and generates, see README) over TLS or
-// mutual TLS, with the certificates `make up` writes to .stack/certs.
+// Command buf-contract checks the inventory contract compiled into this
+// binary against the released one (a buf image), the way `buf breaking`
+// does for the wire: every released message field keeps its number, name
+// and type, every released RPC its request and response.
 package main
 
 import (
 	"cmp"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"syscall"
-	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/peer"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
-	"github.com/go-course/part4-infrastructure/04-grpc/internal/inventory"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "buf-tls:", err)
+		fmt.Fprintln(os.Stderr, "buf-contract:", err)
 		os.Exit(1)
 	}
 }
 
-// stopTimeout bounds the graceful stop on Ctrl-C.
-const stopTimeout = 10 * time.Second
-
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("buf-tls", flag.ContinueOnError)
-	addr := fs.String("addr", cmp.Or(getenv("GRPC_ADDR"), "localhost:50443"), "listen address")
-	dir := fs.String("certs", cmp.Or(getenv("GRPC_CERTS_DIR"), ".stack/certs"),
-		"folder with ca.crt, server.crt/key, client.crt/key (make up writes them)")
-	mutual := fs.Bool("mtls", true, "require a client certificate signed by ca.crt")
-	demo := fs.Bool("demo", false, "serve, call with and without a client certificate, then stop")
+func run(_ context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("buf-contract", flag.ContinueOnError)
+	against := fs.String("against", cmp.Or(getenv("CONTRACT_IMAGE"), "04-grpc/06-buf/testdata/inventory-v1.binpb"),
+		"released contract: a buf image (buf build -o FILE.binpb)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil // -help printed the usage: not a failure
 		}
 		return err
 	}
-
-	serverTLS, err := serverConfig(*dir, *mutual)
+	released, err := readImage(*against)
 	if err != nil {
 		return err
 	}
-	lis, err := new(net.ListenConfig).Listen(ctx, "tcp", *addr)
+	current := inventoryv1.File_inventory_v1_inventory_proto
+	old, err := released.FindFileByPath(current.Path())
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("%s: %w", *against, err)
 	}
-	srv := grpc.NewServer(
-		grpc.Creds(credentials.NewTLS(serverTLS)),
-		grpc.UnaryInterceptor(logClientIdentity(stdout)),
-	)
-	at := time.Date(2026, 1, 15, 9, 30, 0, 0, time.UTC)
-	inventoryv1.RegisterInventoryServiceServer(srv,
-		inventory.NewServer(time.Now, inventory.Catalog(at)...))
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
-	mode := "TLS"
-	if *mutual {
-		mode = "mutual TLS"
+	fmt.Fprintf(stdout, "released: %s, %d messages, %d RPCs\n", old.Path(), old.Messages().Len(), old.Services().Get(0).Methods().Len())
+	fmt.Fprintf(stdout, "this build: %s, %d messages, %d RPCs\n", current.Path(), current.Messages().Len(), current.Services().Get(0).Methods().Len())
+	problems := compare(old, current)
+	for _, p := range problems {
+		fmt.Fprintln(stdout, "breaking:", p)
 	}
-	fmt.Fprintf(stdout, "serving inventory.v1.InventoryService over %s on %s\n", mode, lis.Addr())
+	if len(problems) > 0 {
+		return fmt.Errorf("%d breaking changes against %s", len(problems), *against)
+	}
+	fmt.Fprintln(stdout, "wire compatible with the release")
+	return nil
+}
 
-	if *demo {
-		err = callOnce(ctx, lis.Addr().String(), *dir, stdout)
-	} else {
-		select {
-		case err = <-served:
-			return fmt.Errorf("serve: %w", err)
-		case <-ctx.Done():
+// readImage loads a buf image: it is a FileDescriptorSet on the wire, with
+// every imported file included.
+func readImage(path string) (*protoregistry.Files, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read image: %w", err)
+	}
+	var set descriptorpb.FileDescriptorSet
+	if err := proto.Unmarshal(b, &set); err != nil {
+		return nil, fmt.Errorf("decode image %s: %w", path, err)
+	}
+	files, err := protodesc.NewFiles(&set)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", path, err)
+	}
+	return files, nil
+}
+
+// compare lists what a client built from old would break on with now.
+func compare(old, now protoreflect.FileDescriptor) []string {
+	var problems []string
+	for i := range old.Messages().Len() {
+		om := old.Messages().Get(i)
+		nm := now.Messages().ByName(om.Name())
+		if nm == nil {
+			problems = append(problems, fmt.Sprintf("message %s deleted", om.FullName()))
+			continue
 		}
-	}
-	// GracefulStop waits for running RPCs, and a stream may never end:
-	// after the deadline Stop closes the connections (see 02-server).
-	stopped := make(chan struct{})
-	go func() { srv.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-time.After(stopTimeout):
-		srv.Stop()
-		<-stopped
-	}
-	if serr := <-served; serr != nil {
-		return errors.Join(err, fmt.Errorf("serve: %w", serr))
-	}
-	return err
-}
-
-// serverConfig loads the server key pair; with mutual it also requires
-// every client to present a certificate signed by the CA in ca.crt.
-func serverConfig(dir string, mutual bool) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(
-		filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"))
-	if err != nil {
-		return nil, fmt.Errorf("load server certificate (run make up to create %s): %w", dir, err)
-	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13}
-	if mutual {
-		pool, err := loadPool(filepath.Join(dir, "ca.crt"))
-		if err != nil {
-			return nil, err
-		}
-		cfg.ClientCAs = pool
-		cfg.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return cfg, nil
-}
-
-func loadPool(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read CA: %w", err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("read CA: no certificate in %s", path)
-	}
-	return pool, nil
-}
-
-// logClientIdentity prints who called: with mutual TLS the verified client
-// certificate is the caller's identity, usable for authorization.
-func logClientIdentity(stdout io.Writer) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
-		who := "no client certificate"
-		if p, ok := peer.FromContext(ctx); ok {
-			if ti, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(ti.State.VerifiedChains) > 0 {
-				who = "CN=" + ti.State.VerifiedChains[0][0].Subject.CommonName
+		for j := range om.Fields().Len() {
+			of := om.Fields().Get(j)
+			nf := nm.Fields().ByNumber(of.Number())
+			switch {
+			case nf == nil:
+				problems = append(problems, fmt.Sprintf("field %s (%d) deleted", of.FullName(), of.Number()))
+			case nf.Kind() != of.Kind() || nf.Cardinality() != of.Cardinality():
+				problems = append(problems, fmt.Sprintf("field %s (%d) changed type: %s -> %s",
+					of.FullName(), of.Number(), of.Kind(), nf.Kind()))
+			case nf.Name() != of.Name():
+				problems = append(problems, fmt.Sprintf("field %d of %s renamed: %s -> %s (breaks JSON)",
+					of.Number(), om.FullName(), of.Name(), nf.Name()))
 			}
 		}
-		fmt.Fprintf(stdout, "server: %s from %s\n", info.FullMethod, who)
-		return h(ctx, req)
 	}
+	for i := range old.Services().Len() {
+		svc := old.Services().Get(i)
+		ns := now.Services().ByName(svc.Name())
+		for j := range svc.Methods().Len() {
+			om := svc.Methods().Get(j)
+			var nm protoreflect.MethodDescriptor
+			if ns != nil {
+				nm = ns.Methods().ByName(om.Name())
+			}
+			switch {
+			case nm == nil:
+				problems = append(problems, fmt.Sprintf("RPC %s deleted", om.FullName()))
+			case nm.Input().FullName() != om.Input().FullName() || nm.Output().FullName() != om.Output().FullName():
+				problems = append(problems, fmt.Sprintf("RPC %s changed its request or response", om.FullName()))
+			}
+		}
+	}
+	return problems
 }

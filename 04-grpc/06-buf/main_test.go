@@ -2,212 +2,93 @@ package main
 
 import (
 	"bytes"
-	"net"
-	"os"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"go.uber.org/goleak"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials"
-
-	"github.com/go-course/part4-infrastructure/testkit/certs"
+	"google.golang.org/protobuf/reflect/protodesc"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 
 	inventoryv1 "github.com/go-course/part4-infrastructure/04-grpc/internal/gen/inventory/v1"
+	"github.com/go-course/part4-infrastructure/testkit"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// pki writes a fresh CA, server and client certificate, as `make up` does
-// for .stack/certs, and returns a getenv pointing at them.
-func pki(t *testing.T) (dir string, getenv func(string) string) {
-	t.Helper()
-	b, err := certs.New(certs.DefaultHosts(), 24*time.Hour)
+// TestReadme runs the README's commands from the repository root, where
+// the image paths are, and compares their output.
+func TestReadme(t *testing.T) {
+	runs, err := testkit.ReadmeRuns("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir = t.TempDir()
-	if err := b.WriteDir(dir); err != nil {
-		t.Fatal(err)
+	if len(runs) != 2 {
+		t.Fatalf("README.md has %d go run/output pairs, want 2", len(runs))
 	}
-	return dir, func(k string) string {
-		if k == "GRPC_CERTS_DIR" {
-			return dir
-		}
-		return ""
-	}
-}
-
-var addrRE = regexp.MustCompile(`127\.0\.0\.1:\d+`)
-
-func TestRunDemo(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		args []string
-		want []string
-	}{
-		{[]string{"-demo", "-addr", "127.0.0.1:0"}, []string{
-			"serving inventory.v1.InventoryService over mutual TLS on ADDR",
-			"server: /inventory.v1.InventoryService/GetProduct from CN=client",
-			`client with certificate: ok "The Go Programming Language"`,
-			"client without certificate: Unavailable",
-			"plaintext client: Unavailable",
-		}},
-		{[]string{"-demo", "-addr", "127.0.0.1:0", "-mtls=false"}, []string{
-			"serving inventory.v1.InventoryService over TLS on ADDR",
-			"server: /inventory.v1.InventoryService/GetProduct from no client certificate",
-			`client with certificate: ok "The Go Programming Language"`,
-			"server: /inventory.v1.InventoryService/GetProduct from no client certificate",
-			`client without certificate: ok "The Go Programming Language"`,
-			"plaintext client: Unavailable",
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			t.Parallel()
-			_, getenv := pki(t)
-			var out bytes.Buffer
-			if err := run(t.Context(), tt.args, getenv, &out); err != nil {
-				t.Fatalf("run: %v", err)
-			}
-			got := strings.Split(strings.TrimSpace(addrRE.ReplaceAllString(out.String(), "ADDR")), "\n")
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("output:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+	for i, r := range runs {
+		var out string
+		t.Run(strings.Join(r.Args[1:], "_"), func(t *testing.T) {
+			t.Chdir(testkit.RepoRoot())
+			var stdout bytes.Buffer
+			err := run(t.Context(), r.Args[1:], func(string) string { return "" }, &stdout)
+			out = stdout.String()
+			if err != nil {
+				out += "buf-contract: " + err.Error() + "\nexit status 1\n"
 			}
 		})
+		testkit.CheckReadme(t, i, out)
 	}
 }
 
-// TestClientFromAnotherCARejected: a certificate that is valid but signed
-// by a CA the server does not trust is refused like no certificate at all.
-func TestClientFromAnotherCARejected(t *testing.T) {
+// TestCompareFindsEachBreakingChange edits this build's contract the ways
+// that break deployed clients and checks that compare names each one.
+func TestCompareFindsEachBreakingChange(t *testing.T) {
 	t.Parallel()
-	dir, _ := pki(t)
-	serverTLS, err := serverConfig(dir, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := certs.New([]string{"localhost"}, 24*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stranger, err := other.ClientTLS(true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Trust the real server CA, but present the other CA's client certificate.
-	trusted, err := clientConfig(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stranger.RootCAs = trusted.RootCAs
-
-	var out bytes.Buffer
-	lis := listen(t)
-	srv := grpc.NewServer(grpc.Creds(credentials.NewTLS(serverTLS)), grpc.UnaryInterceptor(logClientIdentity(&out)))
-	inventoryv1.RegisterInventoryServiceServer(srv, inventoryv1.UnimplementedInventoryServiceServer{})
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(lis) }()
-	defer func() {
-		srv.Stop()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-
-	_, port := splitPort(t, lis.Addr().String())
-	got := getProduct(t.Context(), "localhost:"+port, credentials.NewTLS(stranger))
-	if got != codes.Unavailable.String() {
-		t.Errorf("client from another CA: %s, want Unavailable", got)
-	}
-	if out.Len() != 0 {
-		t.Errorf("a handler ran for a rejected client: %q", out.String())
-	}
-}
-
-func TestRunRejectsBadCertificates(t *testing.T) {
-	t.Parallel()
-	dir, _ := pki(t)
-	empty := t.TempDir()
-	for name, tt := range map[string]struct{ dir, want string }{
-		"missing_folder":   {filepath.Join(empty, "nope"), "load server certificate (run make up to create"},
-		"empty_folder":     {empty, "load server certificate"},
-		"ca_is_not_a_cert": {copyWithBadCA(t, dir), "read CA: no certificate in"},
-	} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			getenv := func(k string) string {
-				if k == "GRPC_CERTS_DIR" {
-					return tt.dir
+	current := inventoryv1.File_inventory_v1_inventory_proto
+	fdp := protodesc.ToFileDescriptorProto(current)
+	for _, m := range fdp.GetMessageType() {
+		switch m.GetName() {
+		case "Product":
+			for _, f := range m.GetField() {
+				switch f.GetName() {
+				case "stock":
+					f.Type = descriptorpb.FieldDescriptorProto_TYPE_STRING.Enum()
+				case "name":
+					f.Name, f.JsonName = new("title"), new("title")
 				}
-				return ""
 			}
-			var out bytes.Buffer
-			err := run(t.Context(), []string{"-demo", "-addr", "127.0.0.1:0"}, getenv, &out)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("run: %v, want an error containing %q", err, tt.want)
-			}
-			if out.Len() != 0 {
-				t.Errorf("served despite bad certificates: %q", out.String())
-			}
-		})
+			m.Field = slices.DeleteFunc(m.Field, func(f *descriptorpb.FieldDescriptorProto) bool { return f.GetNumber() == 3 })
+		case "ImportStockResponse":
+			m.Name = new("ImportResult")
+		}
 	}
-}
-
-func listen(t *testing.T) net.Listener {
-	t.Helper()
-	lis, err := new(net.ListenConfig).Listen(t.Context(), "tcp", "127.0.0.1:0")
+	svc := fdp.GetService()[0]
+	svc.Method = slices.DeleteFunc(svc.Method, func(m *descriptorpb.MethodDescriptorProto) bool {
+		return m.GetName() == "WatchStock"
+	})
+	for _, m := range svc.GetMethod() {
+		if m.GetName() == "ImportStock" {
+			m.OutputType = new(".inventory.v1.ImportResult")
+		}
+	}
+	edited, err := protodesc.NewFile(fdp, protoregistry.GlobalFiles)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return lis
-}
-
-func splitPort(t *testing.T, addr string) (host, port string) {
-	t.Helper()
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		t.Fatal(err)
+	got := compare(current, edited)
+	want := []string{
+		"field 2 of inventory.v1.Product renamed: name -> title (breaks JSON)",
+		"field inventory.v1.Product.price_cents (3) deleted",
+		"field inventory.v1.Product.stock (5) changed type: int32 -> string",
+		"message inventory.v1.ImportStockResponse deleted",
+		"RPC inventory.v1.InventoryService.ImportStock changed its request or response",
+		"RPC inventory.v1.InventoryService.WatchStock deleted",
 	}
-	return host, port
-}
-
-// copyWithBadCA copies the PKI in dir and replaces ca.crt with a key file.
-func copyWithBadCA(t *testing.T, dir string) string {
-	t.Helper()
-	dst := t.TempDir()
-	for _, name := range []string{"server.crt", "server.key", "client.crt", "client.key"} {
-		data, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dst, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("compare found:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if err := os.WriteFile(filepath.Join(dst, "ca.crt"), []byte("not a certificate\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return dst
-}
-
-func TestRunFlags(t *testing.T) {
-	t.Parallel()
-	_, getenv := pki(t)
-	var out bytes.Buffer
-	err := run(t.Context(), []string{"-port", "1"}, getenv, &out)
-	if err == nil || !strings.Contains(err.Error(), "flag provided but not defined: -port") {
-		t.Errorf("run -port 1: %v, want the unknown flag named", err)
-	}
-	if err := run(t.Context(), []string{"-help"}, getenv, &out); err != nil {
-		t.Errorf("run -help: %v, want usage only, no error", err)
-	}
-	if out.Len() != 0 {
-		t.Errorf("served on bad flags or -help: %q", out.String())
+	if same := compare(current, current); len(same) != 0 {
+		t.Errorf("the contract against itself: %v", same)
 	}
 }

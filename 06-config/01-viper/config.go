@@ -38,11 +38,31 @@ type DBConfig struct {
 	Password     Secret `mapstructure:"-"`
 }
 
-// Secret is a string that prints as [redacted] with %v and in slog text
-// output. 04-compare shows the full set (LogValue, MarshalText).
+// Secret is a string that never shows its value: fmt (%v, %+v, %#v, %s,
+// %q), slog (text and JSON) and encoders (encoding/json and YAML use
+// MarshalText) all print [REDACTED], the repository's one spelling of the mask.
 type Secret string
 
-func (Secret) String() string { return "[redacted]" }
+const redacted = "[REDACTED]"
+
+func (Secret) String() string               { return redacted }
+func (Secret) GoString() string             { return redacted }
+func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// parseSecret applies the repository's one policy for secret files: the
+// single trailing newline that echo and editors add is not part of the
+// secret; an empty secret or any other line break is an error.
+func parseSecret(b []byte) (Secret, error) {
+	s := strings.TrimSuffix(string(b), "\n")
+	switch {
+	case s == "":
+		return "", errors.New("is empty")
+	case strings.ContainsAny(s, "\r\n"):
+		return "", errors.New("has a line break inside (only one trailing newline is allowed)")
+	}
+	return Secret(s), nil
+}
 
 // valueHook parses the strings that env vars and flags bring (and YAML
 // durations) into the field's type. It replaces mapstructure's own parsing,
@@ -98,13 +118,11 @@ func readSecret(path string) (Secret, error) {
 	if err != nil {
 		return "", fmt.Errorf("db.password-file: %w", err)
 	}
-	switch {
-	case len(b) == 0:
-		return "", fmt.Errorf("db.password-file: %s is empty", path)
-	case strings.ContainsAny(string(b), "\r\n"):
-		return "", fmt.Errorf("db.password-file: %s has a line break (write it with printf, not echo)", path)
+	secret, err := parseSecret(b)
+	if err != nil {
+		return "", fmt.Errorf("db.password-file: %s %w", path, err)
 	}
-	return Secret(b), nil
+	return secret, nil
 }
 
 // Validate reports every problem at once, so one deploy shows them all.

@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/fsnotify/fsnotify"
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -116,39 +115,4 @@ func load(path string, flags *pflag.FlagSet) (*Config, error) {
 		return nil, fmt.Errorf("invalid config %s: %w", path, err)
 	}
 	return &cfg, nil
-}
-
-// watchFile reloads the config whenever the file changes, until ctx ends.
-func watchFile(ctx context.Context, log *slog.Logger, path string, flags *pflag.FlagSet,
-	live *atomic.Pointer[Config]) error {
-	// WatchConfig calls OnConfigChange on viper's own goroutine; hand the
-	// event to this one. The buffered, non-blocking send folds a burst of
-	// events (an editor's truncate + write) into one reload.
-	changed := make(chan struct{}, 1)
-	w := viper.New()
-	w.SetConfigFile(path)
-	w.OnConfigChange(func(fsnotify.Event) {
-		select {
-		case changed <- struct{}{}:
-		default:
-		}
-	})
-	w.WatchConfig()
-	log.Info("watching for changes", "file", path)
-
-	for {
-		select {
-		case <-ctx.Done():
-			log.Info("stopped watching")
-			return nil
-		case <-changed:
-			next, err := load(path, flags)
-			if err != nil {
-				log.Warn("config change rejected, keeping the current config", "err", err)
-				continue
-			}
-			live.Store(next)
-			log.Info("config reloaded", "config", *next)
-		}
-	}
 }

@@ -59,11 +59,31 @@ func (l *LogLevel) Decode(value string) error {
 
 func (l LogLevel) String() string { return slog.Level(l).String() }
 
-// Secret is a string that prints as [redacted]. 04-compare shows the full
-// set (LogValue, MarshalText).
+// Secret is a string that never shows its value: fmt (%v, %+v, %#v, %s,
+// %q), slog (text and JSON) and encoders (encoding/json and YAML use
+// MarshalText) all print [REDACTED], the repository's one spelling of the mask.
 type Secret string
 
-func (Secret) String() string { return "[redacted]" }
+const redacted = "[REDACTED]"
+
+func (Secret) String() string               { return redacted }
+func (Secret) GoString() string             { return redacted }
+func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// parseSecret applies the repository's one policy for secret files: the
+// single trailing newline that echo and editors add is not part of the
+// secret; an empty secret or any other line break is an error.
+func parseSecret(b []byte) (Secret, error) {
+	s := strings.TrimSuffix(string(b), "\n")
+	switch {
+	case s == "":
+		return "", errors.New("is empty")
+	case strings.ContainsAny(s, "\r\n"):
+		return "", errors.New("has a line break inside (only one trailing newline is allowed)")
+	}
+	return Secret(s), nil
+}
 
 // readSecret loads the password from its file. The error names the file,
 // never the content.
@@ -72,13 +92,11 @@ func readSecret(path string) (Secret, error) {
 	if err != nil {
 		return "", fmt.Errorf("APP_DB_PASSWORD_FILE: %w", err)
 	}
-	switch {
-	case len(b) == 0:
-		return "", fmt.Errorf("APP_DB_PASSWORD_FILE: %s is empty", path)
-	case strings.ContainsAny(string(b), "\r\n"):
-		return "", fmt.Errorf("APP_DB_PASSWORD_FILE: %s has a line break (write it with printf, not echo)", path)
+	secret, err := parseSecret(b)
+	if err != nil {
+		return "", fmt.Errorf("APP_DB_PASSWORD_FILE: %s %w", path, err)
 	}
-	return Secret(b), nil
+	return secret, nil
 }
 
 // Validate reports every problem at once, so one deploy shows them all.

@@ -56,11 +56,31 @@ func parseLevel(s string) (any, error) {
 	return nil, fmt.Errorf("%q is not a log level (want debug, info, warn or error)", s)
 }
 
-// Secret is a string that prints as [redacted]. 04-compare shows the full
-// set (LogValue, MarshalText).
+// Secret is a string that never shows its value: fmt (%v, %+v, %#v, %s,
+// %q), slog (text and JSON) and encoders (encoding/json and YAML use
+// MarshalText) all print [REDACTED], the repository's one spelling of the mask.
 type Secret string
 
-func (Secret) String() string { return "[redacted]" }
+const redacted = "[REDACTED]"
+
+func (Secret) String() string               { return redacted }
+func (Secret) GoString() string             { return redacted }
+func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// parseSecret applies the repository's one policy for secret files: the
+// single trailing newline that echo and editors add is not part of the
+// secret; an empty secret or any other line break is an error.
+func parseSecret(b []byte) (Secret, error) {
+	s := strings.TrimSuffix(string(b), "\n")
+	switch {
+	case s == "":
+		return "", errors.New("is empty")
+	case strings.ContainsAny(s, "\r\n"):
+		return "", errors.New("has a line break inside (only one trailing newline is allowed)")
+	}
+	return Secret(s), nil
+}
 
 // Validate reports every problem at once, so one deploy shows them all.
 func (c *Config) Validate() error {
@@ -79,12 +99,6 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("APP_DB_URL: want postgres://user@host:port/db"))
 	} else if _, ok := u.User.Password(); ok {
 		errs = append(errs, errors.New("APP_DB_URL: carries a password; use APP_DB_PASSWORD_FILE"))
-	}
-	switch {
-	case c.DB.Password == "":
-		errs = append(errs, errors.New("APP_DB_PASSWORD_FILE: the file is empty"))
-	case strings.ContainsAny(string(c.DB.Password), "\r\n"):
-		errs = append(errs, errors.New("APP_DB_PASSWORD_FILE: the file has a line break (write it with printf, not echo)"))
 	}
 	for _, o := range c.AllowedOrigins {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") ||

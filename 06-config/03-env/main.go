@@ -63,7 +63,14 @@ func load(opts env.Options) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("load config: %w", err)
 	}
-	if err := cfg.Validate(); err != nil {
+	// The file option hands over the content as it is: apply the secret
+	// file policy (one trailing newline dropped) here.
+	pw, perr := parseSecret([]byte(cfg.DB.Password))
+	if perr != nil {
+		perr = fmt.Errorf("APP_DB_PASSWORD_FILE: the file %w", perr)
+	}
+	cfg.DB.Password = pw
+	if err := errors.Join(perr, cfg.Validate()); err != nil {
 		return Config{}, fmt.Errorf("invalid config: %w", err)
 	}
 	return cfg, nil

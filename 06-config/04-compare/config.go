@@ -73,14 +73,31 @@ func (l *Level) UnmarshalText(b []byte) error {
 func (l Level) MarshalText() ([]byte, error) { return []byte(strings.ToLower(l.String())), nil }
 func (l Level) String() string               { return slog.Level(l).String() }
 
-// Secret hides its value from every way a config gets printed: fmt (%v,
-// %+v, %#v), slog, and encoders (JSON, YAML) through MarshalText.
+// Secret is a string that never shows its value: fmt (%v, %+v, %#v, %s,
+// %q), slog (text and JSON) and encoders (encoding/json and YAML use
+// MarshalText) all print [REDACTED], the repository's one spelling of the mask.
 type Secret string
 
-func (Secret) String() string               { return "[redacted]" }
-func (Secret) GoString() string             { return `"[redacted]"` }
-func (Secret) LogValue() slog.Value         { return slog.StringValue("[redacted]") }
-func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+const redacted = "[REDACTED]"
+
+func (Secret) String() string               { return redacted }
+func (Secret) GoString() string             { return redacted }
+func (Secret) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// parseSecret applies the repository's one policy for secret files: the
+// single trailing newline that echo and editors add is not part of the
+// secret; an empty secret or any other line break is an error.
+func parseSecret(b []byte) (Secret, error) {
+	s := strings.TrimSuffix(string(b), "\n")
+	switch {
+	case s == "":
+		return "", errors.New("is empty")
+	case strings.ContainsAny(s, "\r\n"):
+		return "", errors.New("has a line break inside (only one trailing newline is allowed)")
+	}
+	return Secret(s), nil
+}
 
 // String prints the config on one line, the secret redacted.
 func (c Config) String() string {
@@ -124,10 +141,10 @@ func finish(c Config) (Config, error) {
 		errs = append(errs, errors.New("db.password_file: required"))
 	} else if b, err := os.ReadFile(c.DB.PasswordFile); err != nil {
 		errs = append(errs, fmt.Errorf("db.password_file: %w", err))
-	} else if len(b) == 0 || bytes.ContainsAny(b, "\r\n") {
-		errs = append(errs, fmt.Errorf("db.password_file: %s is empty or has a line break", c.DB.PasswordFile))
+	} else if secret, err := parseSecret(b); err != nil {
+		errs = append(errs, fmt.Errorf("db.password_file: %s %w", c.DB.PasswordFile, err))
 	} else {
-		c.DB.Password = Secret(b)
+		c.DB.Password = secret
 	}
 	if err := errors.Join(append(errs, c.Validate())...); err != nil {
 		return Config{}, fmt.Errorf("invalid config: %w", err)

@@ -15,9 +15,9 @@ func ExampleSecret() {
 	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: dropTime}))
 	log.Info("db", "password", s)
 	// Output:
-	// [redacted] [redacted] "[redacted]"
-	// {"Password":"[redacted]"}
-	// level=INFO msg=db password=[redacted]
+	// [REDACTED] [REDACTED] [REDACTED]
+	// {"Password":"[REDACTED]"}
+	// level=INFO msg=db password=[REDACTED]
 }
 
 func ExampleLevel_UnmarshalText() {

@@ -23,13 +23,14 @@ type loader struct {
 	load func(args []string) (Config, error)
 }
 
-// loaders lists the four ways to build the same Config.
+// loaders lists the five ways to build the same Config.
 func loaders() []loader {
 	return []loader{
 		{"stdlib", loadStdlib},
 		{"viper", loadViper},
 		{"envconfig", loadEnvconfig},
 		{"env", loadEnv},
+		{"koanf", loadKoanf},
 	}
 }
 

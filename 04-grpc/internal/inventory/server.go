@@ -162,8 +162,8 @@ func (s *Server) ImportStock(stream grpc.ClientStreamingServer[inventoryv1.Impor
 		if err != nil {
 			return err
 		}
-		if err := Validate(line); err != nil {
-			return status.Errorf(codes.InvalidArgument, "line %d: %s", lines+1, status.Convert(err).Message())
+		if err := validateLine(lines+1, line); err != nil {
+			return err
 		}
 		if lines == MaxImportLines {
 			return status.Errorf(codes.InvalidArgument, "more than %d lines: split the import", MaxImportLines)

@@ -68,6 +68,18 @@ func Validate(m proto.Message) error {
 	return v.err()
 }
 
+// validateLine validates message n (1-based) of a stream: the same field
+// violations as Validate, with the line number in the message.
+func validateLine(n int32, m proto.Message) error {
+	err := Validate(m)
+	if err == nil {
+		return nil
+	}
+	p := status.Convert(err).Proto()
+	p.Message = fmt.Sprintf("line %d: %s", n, p.GetMessage())
+	return status.FromProto(p).Err()
+}
+
 type violations []*errdetails.BadRequest_FieldViolation
 
 func (v *violations) add(field, desc string) {
