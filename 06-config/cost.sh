@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016,SC2034 # prog_* hold Go source, read through ${!var}
 # cost.sh — what each config library adds to a program: the same small
 # loader (an int, a duration, a list from APP_* variables) built in a fresh
 # module per library. Prints the Markdown table the section README carries.
@@ -8,14 +9,16 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export GOWORK=off GOFLAGS=-mod=mod
 
-# name | module@version to require | program body
-declare -A req=(
-  [stdlib]=""
-  [viper]="github.com/spf13/viper@v1.21.0"
-  [envconfig]="github.com/kelseyhightower/envconfig@v1.4.0"
-  [env]="github.com/caarlos0/env/v11@v11.4.2"
-  [stdlib+yaml]="go.yaml.in/yaml/v3@v3.0.4"
-)
+# module@version each loader requires (bash 3.2 has no associative arrays)
+req_of() {
+  case $1 in
+    viper) echo "github.com/spf13/viper@v1.21.0" ;;
+    envconfig) echo "github.com/kelseyhightower/envconfig@v1.4.0" ;;
+    env) echo "github.com/caarlos0/env/v11@v11.4.2" ;;
+    stdlib+yaml) echo "go.yaml.in/yaml/v3@v3.0.4" ;;
+  esac
+}
+# The program body of each loader, in prog_<name> (read through ${!var}).
 prog_stdlib='package main
 
 import (
@@ -134,13 +137,14 @@ for name in stdlib stdlib+yaml viper envconfig env; do
   (
     cd "$dir"
     go mod init "cost/$name" >/dev/null 2>&1
-    [[ -n ${req[$name]} ]] && go get "${req[$name]}" >/dev/null 2>&1
+    req=$(req_of "$name")
+    if [[ -n $req ]]; then go get "$req" >/dev/null 2>&1; fi
     go mod tidy >/dev/null 2>&1
     go build -trimpath -ldflags='-s -w' -o bin .
   )
   mods=$(( $(cd "$dir" && go list -m all | wc -l) - 1 ))
-  linked=$(cd "$dir" && go list -deps -f '{{with .Module}}{{if not .Main}}{{.Path}}{{end}}{{end}}' . | sort -u | grep -c . || true)
-  size=$(stat -c %s "$dir/bin")
+  linked=$(cd "$dir" && { go list -deps -f '{{with .Module}}{{if not .Main}}{{.Path}}{{end}}{{end}}' . | sort -u | grep -c . || true; })
+  size=$(wc -c < "$dir/bin" | tr -d ' ')
   [[ $name == stdlib ]] && base=$size
   printf '| %s | %d | %d | %.1f MiB | +%.1f MiB |\n' "$name" "$mods" "$linked" \
     "$(awk "BEGIN{print $size/1048576}")" "$(awk "BEGIN{print ($size-$base)/1048576}")"
