@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
 	"github.com/go-course/part4-infrastructure/testkit"
 	"github.com/go-course/part4-infrastructure/testkit/certs"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -169,7 +168,7 @@ func TestRun_rejects_bad_config_without_leaking_the_password(t *testing.T) {
 			if !strings.HasPrefix(msg, "parse DATABASE_URL: ") || !strings.Contains(msg, tt.want) {
 				t.Errorf("error %q does not name the problem %q", msg, tt.want)
 			}
-			pgtest.NoSecret(t, err, secret)
+			testkit.NoSecret(t, err, secret)
 			if out.Len() != 0 {
 				t.Errorf("printed %q before failing", out.String())
 			}

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-course/part4-infrastructure/01-postgresql/internal/pgtest"
 	"github.com/go-course/part4-infrastructure/testkit"
 )
 
@@ -25,7 +24,7 @@ func TestRun_rejects_malformed_url_without_leaking_the_password(t *testing.T) {
 			if err == nil || err.Error() != "parse "+tt.env+": "+tt.want {
 				t.Fatalf("err = %v, want %q", err, "parse "+tt.env+": "+tt.want)
 			}
-			pgtest.NoSecret(t, err, secret)
+			testkit.NoSecret(t, err, secret)
 			if strings.Contains(out.String(), secret) {
 				t.Errorf("the password is in the output:\n%s", out.String())
 			}

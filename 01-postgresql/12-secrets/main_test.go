@@ -189,7 +189,7 @@ func TestRun_Rejects(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("run: got %v, want an error containing %q", err, tt.want)
 			}
-			pgtest.NoSecret(t, err, d.password, d.password[:8], d.password[8:])
+			testkit.NoSecret(t, err, d.password, d.password[:8], d.password[8:])
 			if strings.Contains(out.String(), d.password) {
 				t.Errorf("the password leaks into the output:\n%s", out.String())
 			}

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/go-course/part4-infrastructure/testkit"
 )
 
 type recorder struct {
@@ -17,7 +19,7 @@ func (r *recorder) Helper()               { r.TB.Helper() }
 func (r *recorder) Errorf(string, ...any) { r.failed = true }
 func (r *recorder) Error(...any)          { r.failed = true }
 
-// NoSecret finds a password that only the raw ConnString of a wrapped
+// testkit.NoSecret finds a password that only the raw ConnString of a wrapped
 // ParseConfigError holds, behind errors.Join and %w.
 func TestNoSecret(t *testing.T) {
 	_, parseErr := pgconn.ParseConfig("postgres://app:s3cret-pw@localhost:54x2/app")
@@ -37,7 +39,7 @@ func TestNoSecret(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := &recorder{TB: t}
-			NoSecret(r, tt.err, "s3cret-pw")
+			testkit.NoSecret(r, tt.err, "s3cret-pw")
 			if r.failed != tt.leaks {
 				t.Errorf("NoSecret reported a leak: %t, want %t", r.failed, tt.leaks)
 			}

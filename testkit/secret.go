@@ -1,4 +1,4 @@
-package pgtest
+package testkit
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 // chain, through Unwrap() error and Unwrap() []error, which is what an
 // errors.As caller or a logger that walks the chain gets to see.
 //
-// It is the one assertion every bad-URL and bad-secret test of the section
+// It is the one assertion every bad-URL and bad-secret test of the repository
 // makes; the repository spells its mask [REDACTED].
 func NoSecret(t testing.TB, err error, secrets ...string) {
 	t.Helper()
