@@ -110,6 +110,14 @@ func TestNoConfirmedMessageLostWhenTheConnectionIsCut(t *testing.T) {
 	const n = 30
 	for i := range n {
 		if i == 10 || i == 20 { // mid-stream: both connections die
+			testkit.Eventually(t, 15*time.Second, func() error { // the consumer is connected
+				mu.Lock()
+				defer mu.Unlock()
+				if len(got) < i {
+					return fmt.Errorf("%d consumed", len(got))
+				}
+				return nil
+			})
 			pubProxy.Cut()
 			subProxy.Cut()
 			pubProxy.Restore(t)
