@@ -69,11 +69,13 @@ func declare(ch *amqp.Channel, name string) error {
 // how many were confirmed. WaitContext, not Wait: a confirm that never
 // comes (a dead connection) must not hang the caller.
 func publishAll(ctx context.Context, ch *amqp.Channel, key string, bodies [][]byte) (int, error) {
-	pending := make([]*amqp.DeferredConfirmation, 0, len(bodies))
-	for i, body := range bodies {
+	for i, body := range bodies { // all or nothing: check before sending any
 		if len(body) > maxBody {
 			return 0, fmt.Errorf("publish message %d: %d bytes exceeds %d", i, len(body), maxBody)
 		}
+	}
+	pending := make([]*amqp.DeferredConfirmation, 0, len(bodies))
+	for i, body := range bodies {
 		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", key, true, false,
 			amqp.Publishing{ContentType: "application/json", DeliveryMode: amqp.Persistent, Body: body})
 		if err != nil {
