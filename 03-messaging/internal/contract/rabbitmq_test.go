@@ -90,6 +90,9 @@ func (r *rabbitTopic) Subscribe(t *testing.T, group string) Subscriber {
 		amqp.Table{amqp.QueueTypeArg: amqp.QueueTypeQuorum}); err != nil {
 		t.Fatal(err)
 	}
+	if queue != r.queue {
+		t.Cleanup(func() { _, _ = r.ch.QueueDelete(queue, false, false, false) })
+	}
 	if err := ch.Qos(10, 0, false); err != nil {
 		t.Fatal(err)
 	}
