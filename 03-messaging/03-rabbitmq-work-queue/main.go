@@ -33,6 +33,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *workers < 1 {
+		return fmt.Errorf("-workers %d: want at least 1", *workers)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, _, err := dial(cmp.Or(getenv("AMQP_URL"), "amqp://guest:guest@localhost:5672/"))

@@ -302,3 +302,13 @@ func TestPasswordNeverInErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestRejectsBadFlags(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"-workers", "0"}, {"-workers", "x"}, {"-nope"}} {
+		err := run(t.Context(), args, testkit.Getenv(t, nil), &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(args[len(args)-1], "-")) {
+			t.Errorf("%v: err = %v, want one naming the bad value", args, err)
+		}
+	}
+}
