@@ -29,7 +29,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("04-prometheus", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	serve := fs.Bool("serve", false, "keep serving until Ctrl-C")
@@ -81,18 +81,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		EnableOpenMetrics: true, Registry: reg}))
 	root.Handle("/", withTraceContext(m.middleware(app)))
 
-	ln, err := net.Listen("tcp", cmp.Or(getenv("HTTP_ADDR"), "127.0.0.1:8080"))
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cmp.Or(getenv("HTTP_ADDR"), "127.0.0.1:8080"))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(ln); close(errc) }()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx) // Serve returns ErrServerClosed into errc
-		<-errc
+		_ = srv.Shutdown(sctx) // Serve then returns ErrServerClosed
+		if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("serve: %w", serr))
+		}
 	}()
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "serving %s/metrics\n", base)

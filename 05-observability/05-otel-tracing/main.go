@@ -39,16 +39,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err
 		defer cancel()
 		fmt.Fprintln(stdout, tp.shutdown(sctx))
 	}()
-	// The globals are what instrumented libraries use. Both default to
-	// no-ops: without these two lines nothing is traced or propagated.
+	// The globals are what instrumented libraries (database drivers, gRPC,
+	// Kafka clients) use. Both default to no-ops: without these two lines
+	// they trace nothing and propagate nothing. This program's own code
+	// takes tp and prop explicitly, which keeps tests independent.
+	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
-		propagation.TraceContext{}, propagation.Baggage{}))
-	// The SDK hands export errors to a global handler that logs every one
-	// to stderr; keep the last for the exit line instead.
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { tp.lastErr.Store(err.Error()) }))
-	// From here on the code takes the globals, as a library would.
-	prop, provider := otel.GetTextMapPropagator(), otel.GetTracerProvider()
+	otel.SetTextMapPropagator(prop)
+	// The SDK hands export errors to a global handler that logs each one
+	// to stderr; countingExporter keeps them for the exit line instead.
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
 	fmt.Fprintln(stdout, "tracing:", tp.describe)
 
 	nc, err := nats.Connect(cmp.Or(getenv("NATS_URL"), "nats://localhost:4222"), nats.Timeout(5*time.Second))
@@ -58,7 +58,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err
 	defer nc.Close()
 	subject := "orders." + nats.NewInbox()[len("_INBOX."):]
 	done := make(chan processed, 1)
-	sub, err := consume(provider, prop, nc, subject, done)
+	sub, err := consume(tp, prop, nc, subject, done)
 	if err != nil {
 		return err
 	}
@@ -67,23 +67,25 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err
 		return fmt.Errorf("nats: %w", err)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &http.Server{Handler: newBackend(provider, prop, nc, subject), ReadHeaderTimeout: 5 * time.Second}
+	srv := &http.Server{Handler: newBackend(tp, prop, nc, subject), ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(ln); close(errc) }()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
-		<-errc
+		_ = srv.Shutdown(sctx) // Serve then returns ErrServerClosed
+		if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("serve: %w", serr))
+		}
 	}()
 
-	// otelhttp's transport takes the global provider and propagator.
-	client := &http.Client{Timeout: 5 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport)}
-	tracer := provider.Tracer("checkout/frontend")
+	client := &http.Client{Timeout: 5 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport,
+		otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop))}
+	tracer := tp.Tracer("checkout/frontend")
 	url := "http://" + ln.Addr().String() + "/orders"
 
 	root, status, err := checkout(ctx, tracer, client, url)

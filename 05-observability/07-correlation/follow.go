@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -19,12 +20,14 @@ import (
 type follower struct {
 	base, jaeger string
 	tp           *sdktrace.TracerProvider
+	prop         propagation.TextMapPropagator
 	logs         func() string
 }
 
 func (f follower) follow(ctx context.Context, path string) (string, error) {
 	ctx, span := f.tp.Tracer("client").Start(ctx, "client")
-	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}
+	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport,
+		otelhttp.WithTracerProvider(f.tp), otelhttp.WithPropagators(f.prop))}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.base+path, nil)
 	if err != nil {
 		span.End()

@@ -57,9 +57,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			err = errors.Join(err, fmt.Errorf("flush telemetry: %w", serr))
 		}
 	}()
+	// Globals for instrumented libraries; this program's own code passes
+	// the providers explicitly (see 05-otel-tracing).
+	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	otel.SetTracerProvider(tel.tp)
 	otel.SetMeterProvider(tel.mp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(prop)
 
 	// Logs go to stdout and, for the demo's own check, to a buffer.
 	var logs lockedBuffer
@@ -82,21 +85,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	})
 	root := http.NewServeMux()
 	root.Handle("GET /metrics", promhttp.HandlerFor(tel.reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	// otelhttp: a server span per request and http.server.request.duration,
-	// both from the global providers.
-	root.Handle("/", otelhttp.NewHandler(app, "orders"))
-	ln, err := net.Listen("tcp", cmp.Or(getenv("HTTP_ADDR"), "127.0.0.1:8080"))
+	// otelhttp: a server span per request and http.server.request.duration.
+	root.Handle("/", otelhttp.NewHandler(app, "orders", otelhttp.WithTracerProvider(tel.tp),
+		otelhttp.WithMeterProvider(tel.mp), otelhttp.WithPropagators(prop)))
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cmp.Or(getenv("HTTP_ADDR"), "127.0.0.1:8080"))
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: root, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(ln); close(errc) }()
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
-		<-errc
+		_ = srv.Shutdown(sctx) // Serve then returns ErrServerClosed
+		if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+			err = errors.Join(err, fmt.Errorf("serve: %w", serr))
+		}
 	}()
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "serving %s/metrics\n", base)
@@ -104,7 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	f := follower{base: base, jaeger: cmp.Or(getenv("JAEGER_QUERY_URL"), "http://localhost:16686"),
-		tp: tel.tp, logs: logs.String}
+		tp: tel.tp, prop: prop, logs: logs.String}
 	for _, id := range []string{"1", "0"} {
 		line, err := f.follow(rctx, "/orders/"+id)
 		if err != nil {
