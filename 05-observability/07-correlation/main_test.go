@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-course/part4-infrastructure/05-observability/internal/jaegertest"
+	"github.com/go-course/part4-infrastructure/faultproxy"
 	"github.com/go-course/part4-infrastructure/testkit"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.opentelemetry.io/contrib/bridges/otelslog"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -55,6 +59,50 @@ func TestRun(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d log lines, want 2", n)
 	}
+}
+
+// With Jaeger down the spans are counted as ended but not exported: the
+// two counters on /metrics show the loss; when Jaeger is back, the new
+// spans are exported again.
+func TestSpanCounters_JaegerDown(t *testing.T) {
+	t.Parallel()
+	p, proxied := faultproxy.ForURL(t, testkit.Require(t, testkit.OTLP))
+	p.Cut()
+	tel, err := newTelemetry(t.Context(), testkit.Getenv(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": proxied}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = tel.shutdown(ctx)
+	})
+	spans := func(n int) {
+		for range n {
+			_, s := tel.tp.Tracer("t").Start(t.Context(), "work")
+			s.End()
+		}
+		_ = tel.tp.ForceFlush(t.Context()) // fails while Jaeger is down
+	}
+	want := func(ended, exported int) {
+		t.Helper()
+		exp := fmt.Sprintf(`# HELP trace_spans_ended_total Sampled spans ended in this process.
+# TYPE trace_spans_ended_total counter
+trace_spans_ended_total %d
+# HELP trace_spans_exported_total Spans the trace exporter delivered.
+# TYPE trace_spans_exported_total counter
+trace_spans_exported_total %d
+`, ended, exported)
+		if err := testutil.GatherAndCompare(tel.reg, strings.NewReader(exp),
+			"trace_spans_ended_total", "trace_spans_exported_total"); err != nil {
+			t.Error(err)
+		}
+	}
+	spans(10)
+	want(10, 0)
+	p.Restore(t)
+	spans(5)
+	want(15, 5)
 }
 
 func TestRun_RejectsBadInput(t *testing.T) {

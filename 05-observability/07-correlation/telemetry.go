@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -46,11 +48,48 @@ func newTelemetry(ctx context.Context, getenv func(string) string) (*telemetry, 
 	if err != nil {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
+	// Spans ended and spans Jaeger accepted: when Jaeger is down or slow
+	// the batcher drops, and rate(ended) - rate(exported) shows it.
+	ended := prometheus.NewCounter(prometheus.CounterOpts{Name: "trace_spans_ended_total",
+		Help: "Sampled spans ended in this process."})
+	exported := prometheus.NewCounter(prometheus.CounterOpts{Name: "trace_spans_exported_total",
+		Help: "Spans the trace exporter delivered."})
+	if err := errors.Join(reg.Register(ended), reg.Register(exported)); err != nil {
+		return nil, fmt.Errorf("register span counters: %w", err)
+	}
 	return &telemetry{
-		tp:  sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res)),
+		tp: sdktrace.NewTracerProvider(sdktrace.WithResource(res),
+			sdktrace.WithSpanProcessor(endCounter{ended}),
+			sdktrace.WithBatcher(countingExporter{exp, exported})),
 		mp:  sdkmetric.NewMeterProvider(sdkmetric.WithReader(promExp), sdkmetric.WithResource(res)),
 		reg: reg,
 	}, nil
+}
+
+// endCounter counts sampled spans as they end.
+type endCounter struct{ c prometheus.Counter }
+
+func (endCounter) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (e endCounter) OnEnd(s sdktrace.ReadOnlySpan) {
+	if s.SpanContext().IsSampled() {
+		e.c.Inc()
+	}
+}
+func (endCounter) Shutdown(context.Context) error   { return nil }
+func (endCounter) ForceFlush(context.Context) error { return nil }
+
+// countingExporter counts the spans its exporter delivered.
+type countingExporter struct {
+	sdktrace.SpanExporter
+	c prometheus.Counter
+}
+
+func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if err := e.SpanExporter.ExportSpans(ctx, spans); err != nil {
+		return err
+	}
+	e.c.Add(float64(len(spans)))
+	return nil
 }
 
 func (t *telemetry) shutdown(ctx context.Context) error {
@@ -75,4 +114,29 @@ func (h traceHandler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 func (h traceHandler) WithGroup(name string) slog.Handler {
 	return traceHandler{h.next.WithGroup(name)}
+}
+
+func dropTime(groups []string, a slog.Attr) slog.Attr {
+	if len(groups) == 0 && a.Key == slog.TimeKey {
+		return slog.Attr{}
+	}
+	return a
+}
+
+// lockedBuffer is written by the handler goroutines and read by run.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
