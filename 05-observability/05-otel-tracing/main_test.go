@@ -400,13 +400,16 @@ func TestTraceStructure(t *testing.T) {
 }
 
 // Pitfalls of the SDK's defaults, each in a fresh process where no global
-// has been set yet.
+// has been set yet, with OTEL_PROPAGATORS and OTEL_TRACES_EXPORTER set.
 func TestGlobalDefaults(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestGlobalDefaultsChild$", "-test.v")
-	cmd.Env = append(os.Environ(), "OTEL_CHILD=1")
+	// The variables that autoexport and autoprop read: the SDK itself
+	// does not, so they change nothing here.
+	cmd.Env = append(os.Environ(), "OTEL_CHILD=1", "OTEL_PROPAGATORS=tracecontext,baggage",
+		"OTEL_TRACES_EXPORTER=otlp")
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "carrier: map[]\n") || !strings.Contains(string(out), "span valid: false\n") {
 		t.Errorf("child: %v\n%s", err, out)
