@@ -84,9 +84,11 @@ func consume(tp trace.TracerProvider, prop propagation.TextMapPropagator, nc *na
 		ctx, span := tracer.Start(ctx, "process orders", trace.WithSpanKind(trace.SpanKindConsumer),
 			trace.WithAttributes(semconv.MessagingSystemKey.String("nats"),
 				semconv.MessagingOperationTypeProcess, semconv.MessagingDestinationName(subject)))
-		defer span.End()
 		p := processed{traceID: span.SpanContext().TraceID(), parentSpanID: parent.SpanID(),
 			tenant: baggage.FromContext(ctx).Member("tenant").Value()}
+		// End before reporting: once the report is read the program may shut
+		// the provider down, and a span ended after that is lost.
+		span.End()
 		select {
 		case out <- p:
 		case <-time.After(5 * time.Second): // nobody waits: drop the report, not the span

@@ -69,7 +69,7 @@ func TestRun(t *testing.T) {
 
 func checkJaegerTraces(t *testing.T, jaeger, service string) {
 	t.Helper()
-	spans := jaegertest.Spans(t, jaeger, service, 8)
+	spans := jaegertest.Spans(t, jaeger, service, 8, 2)
 	byName := map[string][]jaegertest.Span{}
 	for _, s := range spans {
 		byName[s.Name] = append(byName[s.Name], s)

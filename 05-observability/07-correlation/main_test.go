@@ -37,7 +37,7 @@ func TestRun(t *testing.T) {
 	testkit.CheckReadme(t, 0, out.String())
 
 	servers := map[string]string{} // trace id → server span id, from Jaeger
-	for _, s := range jaegertest.Spans(t, jaeger, service, 4) {
+	for _, s := range jaegertest.Spans(t, jaeger, service, 4, 2) {
 		if s.Kind == 2 {
 			servers[s.TraceID] = s.SpanID
 		}

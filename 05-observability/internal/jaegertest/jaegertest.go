@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -47,14 +48,18 @@ func (s Span) Attr(key string) string {
 	return ""
 }
 
-// Spans polls Jaeger until service has at least n spans in the last hour
-// and returns them, sorted by name.
-func Spans(t *testing.T, base, service string, n int) []Span {
+// Spans polls Jaeger until service has at least n spans in its most recent
+// traces (at most traces of them) and returns them, sorted by name.
+//
+// Keep traces at the number the test produced: Jaeger's memory store scans
+// its whole ring of traces, under its lock, until it has found that many,
+// so a large query.num_traces makes every poll scan everything.
+func Spans(t *testing.T, base, service string, n, traces int) []Span {
 	t.Helper()
 	var spans []Span
 	testkit.Eventually(t, 30*time.Second, func() error {
 		var err error
-		spans, err = query(t, base, service)
+		spans, err = query(t, base, service, traces)
 		if err != nil {
 			return err
 		}
@@ -77,13 +82,13 @@ func Spans(t *testing.T, base, service string, n int) []Span {
 
 // query calls /api/v3/traces. In Jaeger v2 (module v1.76) it needs the
 // time window and query.num_traces; it answers OTLP JSON.
-func query(t *testing.T, base, service string) ([]Span, error) {
+func query(t *testing.T, base, service string, traces int) ([]Span, error) {
 	now := time.Now().UTC()
 	q := url.Values{
 		"query.service_name":   {service},
 		"query.start_time_min": {now.Add(-time.Hour).Format(time.RFC3339Nano)},
 		"query.start_time_max": {now.Add(time.Minute).Format(time.RFC3339Nano)},
-		"query.num_traces":     {"100"},
+		"query.num_traces":     {strconv.Itoa(traces)},
 	}
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/api/v3/traces?"+q.Encode(), nil)
 	if err != nil {
