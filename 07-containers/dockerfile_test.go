@@ -177,18 +177,19 @@ func TestDockerignore(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := map[string]bool{ // path in the context → excluded
-		".git/HEAD":                       true,
-		".stack/env":                      true,
-		".stack/certs/ca.key":             true,
-		"07-containers/.stack/env":        true,
-		"01-postgresql/go.mod":            true,
-		"07-containers/app/main_test.go":  true,
-		"07-containers/k8s/base/app.yaml": true,
-		"07-containers/go.mod":            false,
-		"07-containers/go.sum":            false,
-		"07-containers/app/main.go":       false,
-		"testkit/go.mod":                  false,
-		"faultproxy/go.mod":               false,
+		".git/HEAD":                         true,
+		".stack/env":                        true,
+		".stack/certs/ca.key":               true,
+		"07-containers/.stack/env":          true,
+		"01-postgresql/go.mod":              true,
+		"07-containers/app/main_test.go":    true,
+		"07-containers/k8s/base/app.yaml":   true,
+		"07-containers/secrets/db-password": true,
+		"07-containers/go.mod":              false,
+		"07-containers/go.sum":              false,
+		"07-containers/app/main.go":         false,
+		"testkit/go.mod":                    false,
+		"faultproxy/go.mod":                 false,
 	}
 	for path, excluded := range cases {
 		got, err := pm.MatchesOrParentMatches(path)
