@@ -126,13 +126,7 @@ func TestStaticBinaryInEmptyRoot(t *testing.T) {
 	}
 
 	chrooted := func(ctx context.Context, env []string, args ...string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, "/app", args...)
-		cmd.Path = "/app" // resolved inside the new root, not on the host
-		cmd.Dir = "/"
-		cmd.Env = env
-		cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root,
-			Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
-		return cmd
+		return chrooted(ctx, root, env, args...)
 	}
 
 	out, err := chrooted(t.Context(), nil, "version").CombinedOutput()
@@ -179,6 +173,18 @@ func TestStaticBinaryInEmptyRoot(t *testing.T) {
 	if err != nil || string(out) != "livez: 200 ok\n" {
 		t.Errorf("app healthcheck in the empty root: %q, %v", out, err)
 	}
+}
+
+// chrooted runs /app of root with root as its root directory, as uid and
+// gid 65532 (what USER 65532:65532 does in a container).
+func chrooted(ctx context.Context, root string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, "/app", args...)
+	cmd.Path = "/app" // resolved inside the new root, not on the host
+	cmd.Dir = "/"
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root,
+		Credential: &syscall.Credential{Uid: 65532, Gid: 65532}}
+	return cmd
 }
 
 func freeAddr(t *testing.T) string {
