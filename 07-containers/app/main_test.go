@@ -215,7 +215,7 @@ func startApp(t *testing.T, getenv func(string) string) string {
 		select {
 		case err := <-done:
 			done <- err
-			return fmt.Errorf("run ended: %v", err)
+			return fmt.Errorf("run ended: %w", err)
 		default:
 			return errors.New("not listening yet")
 		}

@@ -88,15 +88,16 @@ func TestSIGTERM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	slow := make(chan *http.Response, 1)
+	slow := make(chan int, 1) // the status code, 0 on error
 	go func() {
+		defer close(slow)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Errorf("slow request: %v", err)
-			close(slow)
 			return
 		}
-		slow <- resp
+		resp.Body.Close()
+		slow <- resp.StatusCode
 	}()
 	if _, err := io.WriteString(bodyW, `{"name":`); err != nil {
 		t.Fatal(err)
@@ -132,17 +133,12 @@ func TestSIGTERM(t *testing.T) {
 		t.Fatal(err)
 	}
 	bodyW.Close()
-	resp, ok := <-slow
-	if !ok {
-		t.FailNow()
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Errorf("in-flight PUT: %d, want 204", resp.StatusCode)
+	if code := <-slow; code != http.StatusNoContent {
+		t.Fatalf("in-flight PUT: %d, want 204", code)
 	}
 
 	go func() { exited <- cmd.Wait() }()
-	const grace = 30 * time.Second // terminationGracePeriodSeconds of k8s/base
+	const grace = 40 * time.Second // terminationGracePeriodSeconds of k8s/base
 	select {
 	case err := <-exited:
 		if err != nil {

@@ -7,6 +7,7 @@ package k8s
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,7 +55,7 @@ func decodeAll(t *testing.T, name string, data []byte) []runtime.Object {
 	var objs []runtime.Object
 	for {
 		doc, err := r.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return objs
 		}
 		if err != nil {
