@@ -292,3 +292,79 @@ func TestHealthcheckFailsWithoutServer(t *testing.T) {
 		t.Errorf("healthcheck without a server: %v", err)
 	}
 }
+
+// Cache-aside: a write deletes the cached entry, so the next read sees the
+// new value (a miss that refills the cache), never the stale one.
+func TestPutInvalidatesCache(t *testing.T) {
+	base := startApp(t, stackEnv(t, map[string]string{"SHUTDOWN_DELAY": "0s"}))
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if code, body := status(t, base+"/readyz"); code != http.StatusOK {
+			return fmt.Errorf("/readyz: %d %s", code, body)
+		}
+		return nil
+	})
+	item := base + "/items/" + testkit.Name(t)
+	put := func(name string) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPut, item,
+			strings.NewReader(`{"name":"`+name+`"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent {
+			t.Fatalf("PUT %s: %d", name, resp.StatusCode)
+		}
+	}
+	get := func() string {
+		resp, err := http.Get(item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var it struct{ Name string }
+		if err := json.NewDecoder(resp.Body).Decode(&it); err != nil {
+			t.Fatal(err)
+		}
+		return it.Name + " " + resp.Header.Get("X-Cache")
+	}
+	put("first")
+	for _, want := range []string{"first miss", "first hit"} {
+		if got := get(); got != want {
+			t.Errorf("GET: %q, want %q", got, want)
+		}
+	}
+	put("second")
+	if got := get(); got != "second miss" {
+		t.Errorf("GET after PUT: %q, want %q (the stale entry must be gone)", got, "second miss")
+	}
+}
+
+// Bad requests get a clear 4xx and write nothing.
+func TestBadRequests(t *testing.T) {
+	base := startApp(t, stackEnv(t, map[string]string{"SHUTDOWN_DELAY": "0s"}))
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if code, body := status(t, base+"/readyz"); code != http.StatusOK {
+			return fmt.Errorf("/readyz: %d %s", code, body)
+		}
+		return nil
+	})
+	id := testkit.Name(t)
+	for _, body := range []string{`{"name":""}`, `not json`, `{"name":"x","extra":1}`} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPut, base+"/items/"+id, strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("PUT %s: %d, want 400", body, resp.StatusCode)
+		}
+	}
+	if code, _ := status(t, base+"/items/"+id); code != http.StatusNotFound {
+		t.Errorf("GET after rejected PUTs: %d, want 404 (nothing written)", code)
+	}
+}

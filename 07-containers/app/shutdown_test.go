@@ -41,8 +41,9 @@ func buildApp(t *testing.T) string {
 func TestSIGTERM(t *testing.T) {
 	bin := buildApp(t)
 	dsn := testkit.Require(t, testkit.Postgres)
+	service := testkit.Name(t)
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(os.Environ(), "OTEL_SERVICE_NAME="+service,
 		"HTTP_ADDR=127.0.0.1:0", "SHUTDOWN_DELAY=2s", "SHUTDOWN_TIMEOUT=10s",
 		"DATABASE_URL="+dsn, "REDIS_ADDR="+testkit.Require(t, testkit.Redis),
 		"OTEL_EXPORTER_OTLP_ENDPOINT="+testkit.Require(t, testkit.OTLP),
@@ -156,6 +157,20 @@ func TestSIGTERM(t *testing.T) {
 	if strings.Join(rest, "\n") != strings.Join(want, "\n") {
 		t.Errorf("output after SIGTERM:\n%s\nwant:\n%s", strings.Join(rest, "\n"), strings.Join(want, "\n"))
 	}
+
+	// The span of the in-flight request ended just before the exit; only
+	// the flush on shutdown can have exported it.
+	jaeger := testkit.Require(t, testkit.JaegerQuery)
+	testkit.Eventually(t, 15*time.Second, func() error {
+		ops, err := jaegerOperations(t.Context(), jaeger, service)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(ops, "PUT /items/{id}") {
+			return fmt.Errorf("operations of %s: %q, want the in-flight PUT", service, ops)
+		}
+		return nil
+	})
 
 	// The in-flight write reached the database.
 	conn, err := pgx.Connect(t.Context(), dsn)
