@@ -1,6 +1,7 @@
 package containers
 
 import (
+	"bytes"
 	"context"
 	"debug/elf"
 	"fmt"
@@ -101,6 +102,10 @@ func TestStaticBinaryInEmptyRoot(t *testing.T) {
 		t.Errorf("binary keeps %d symbols: -s -w did not apply", len(syms))
 	}
 	f.Close()
+	// time/tzdata is linked in: an empty base has no /usr/share/zoneinfo.
+	if b, err := os.ReadFile(bin); err != nil || !bytes.Contains(b, []byte("Europe/Berlin")) {
+		t.Errorf("binary holds no zone database (import _ \"time/tzdata\"): %v", err)
+	}
 
 	if os.Geteuid() != 0 {
 		t.Skip("chroot needs root: run the tests as root to run the binary in an empty root")
