@@ -44,7 +44,7 @@ func TestSIGTERM(t *testing.T) {
 	service := testkit.Name(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "OTEL_SERVICE_NAME="+service,
-		"HTTP_ADDR=127.0.0.1:0", "SHUTDOWN_DELAY=2s", "SHUTDOWN_TIMEOUT=10s",
+		"HTTP_ADDR=127.0.0.1:0", "SHUTDOWN_DELAY=5s", "SHUTDOWN_TIMEOUT=10s",
 		"DATABASE_URL="+dsn, "REDIS_ADDR="+testkit.Require(t, testkit.Redis),
 		"OTEL_EXPORTER_OTLP_ENDPOINT="+testkit.Require(t, testkit.OTLP),
 		"DATABASE_PASSWORD_FILE=", "GOMEMLIMIT=", "MEMORY_LIMIT=268435456")
@@ -152,7 +152,7 @@ func TestSIGTERM(t *testing.T) {
 	for l := range lines {
 		rest = append(rest, l)
 	}
-	want := []string{"shutdown: /readyz answers 503, serving on for 2s",
+	want := []string{"shutdown: /readyz answers 503, serving on for 5s",
 		"shutdown: in-flight requests done, listener closed"}
 	if strings.Join(rest, "\n") != strings.Join(want, "\n") {
 		t.Errorf("output after SIGTERM:\n%s\nwant:\n%s", strings.Join(rest, "\n"), strings.Join(want, "\n"))
