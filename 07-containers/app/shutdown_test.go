@@ -39,14 +39,16 @@ func buildApp(t *testing.T) string {
 // flight all along completes with its status, and the process exits 0
 // well inside the grace period.
 func TestSIGTERM(t *testing.T) {
-	bin := buildApp(t)
 	dsn := testkit.Require(t, testkit.Postgres)
+	redisAddr := testkit.Require(t, testkit.Redis)
+	otlp := testkit.Require(t, testkit.OTLP)
+	jaeger := testkit.Require(t, testkit.JaegerQuery)
+	bin := buildApp(t)
 	service := testkit.Name(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "OTEL_SERVICE_NAME="+service,
 		"HTTP_ADDR=127.0.0.1:0", "SHUTDOWN_DELAY=5s", "SHUTDOWN_TIMEOUT=10s",
-		"DATABASE_URL="+dsn, "REDIS_ADDR="+testkit.Require(t, testkit.Redis),
-		"OTEL_EXPORTER_OTLP_ENDPOINT="+testkit.Require(t, testkit.OTLP),
+		"DATABASE_URL="+dsn, "REDIS_ADDR="+redisAddr, "OTEL_EXPORTER_OTLP_ENDPOINT="+otlp,
 		"DATABASE_PASSWORD_FILE=", "GOMEMLIMIT=", "MEMORY_LIMIT=268435456")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -160,7 +162,6 @@ func TestSIGTERM(t *testing.T) {
 
 	// The span of the in-flight request ended just before the exit; only
 	// the flush on shutdown can have exported it.
-	jaeger := testkit.Require(t, testkit.JaegerQuery)
 	testkit.Eventually(t, 15*time.Second, func() error {
 		ops, err := jaegerOperations(t.Context(), jaeger, service)
 		if err != nil {
