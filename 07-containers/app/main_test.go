@@ -45,7 +45,7 @@ func stackEnv(t *testing.T, overrides map[string]string) func(string) string {
 // exit), the cache counters on /metrics.
 func TestOnce(t *testing.T) {
 	service := testkit.Name(t)
-	getenv := stackEnv(t, map[string]string{"OTEL_SERVICE_NAME": service})
+	getenv := stackEnv(t, map[string]string{"OTEL_SERVICE_NAME": service, "HTTP_ADDR": ""})
 	var out strings.Builder
 	if err := run(t.Context(), []string{"-once"}, getenv, &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
