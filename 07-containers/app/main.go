@@ -46,12 +46,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	fs := flag.NewFlagSet("app", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	once := fs.Bool("once", false, "serve, exercise every endpoint once, shut down as on SIGTERM")
+	once := fs.Bool("once", false, "serve on a free port, exercise every endpoint, shut down as on SIGTERM")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
+	}
+	if *once && getenv("HTTP_ADDR") == "" {
+		// One pass on a free loopback port: no clash with a running instance.
+		env := getenv
+		getenv = func(k string) string {
+			if k == "HTTP_ADDR" {
+				return "127.0.0.1:0"
+			}
+			return env(k)
+		}
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {
