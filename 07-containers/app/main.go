@@ -108,5 +108,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	case <-ctx.Done():
 	}
+	stop() // from here a second Ctrl-C ends the process at once
 	return srv.shutdown(stdout)
 }
