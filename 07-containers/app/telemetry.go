@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// telemetry is one Prometheus registry (not the global default) and one
+// OTLP tracer provider, as 01-postgresql/11-observability sets them up.
+type telemetry struct {
+	reg      *prometheus.Registry
+	tp       *sdktrace.TracerProvider
+	tracer   trace.Tracer
+	requests *prometheus.CounterVec
+	cache    *prometheus.CounterVec
+}
+
+func newTelemetry(ctx context.Context, cfg *config) (*telemetry, error) {
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(
+		strings.TrimSuffix(cfg.OTLPEndpoint, "/")+"/v1/traces"))
+	if err != nil {
+		return nil, fmt.Errorf("otlp exporter: %w", err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp),
+		sdktrace.WithResource(resource.NewSchemaless(
+			attribute.String("service.name", cfg.ServiceName),
+			attribute.String("service.version", version))))
+	t := &telemetry{
+		reg:    prometheus.NewRegistry(),
+		tp:     tp,
+		tracer: tp.Tracer("app"),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "http_requests_total", Help: "HTTP requests by route and status code.",
+		}, []string{"route", "code"}),
+		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "cache_requests_total", Help: "Item reads by cache result.",
+		}, []string{"result"}),
+	}
+	// The Go collector reports GOMAXPROCS and GOMEMLIMIT as the runtime set
+	// them from the container's limits: worth a look after every rollout.
+	t.reg.MustRegister(t.requests, t.cache,
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+			collectors.MetricsGC, collectors.MetricsScheduler)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return t, nil
+}
+
+// shutdown flushes buffered spans under its own deadline.
+func (t *telemetry) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = t.tp.Shutdown(ctx) // an unreachable collector must not fail the exit
+}
+
+// instrument wraps a route: a server span and a request counter labelled
+// by the route pattern, never by the raw path (unbounded cardinality).
+func (t *telemetry) instrument(route string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, span := t.tracer.Start(r.Context(), route, trace.WithSpanKind(trace.SpanKindServer))
+		defer span.End()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		h(rec, r.WithContext(ctx))
+		span.SetAttributes(attribute.String("http.route", route),
+			attribute.Int("http.response.status_code", rec.code))
+		t.requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
