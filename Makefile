@@ -26,7 +26,7 @@ STACK := .stack/bin/stack
 TOOLS_STAMP := .stack/bin/.tools
 
 .PHONY: help up down clean doctor env test test-section test-unit run-section \
-	bench-section lint generate verify-generated verify-readme verify-copyable tidy tools
+	bench-section lint generate verify-generated verify-readme verify-copyable tidy tools image
 
 help: ## show the targets
 	@echo "part4-infrastructure — companion code of Part 4 (infrastructure and integrations)"
@@ -97,3 +97,6 @@ verify-copyable: $(TOOLS_STAMP) $(STACK) ## do each README's Copy it block into 
 
 tidy: ## go mod tidy every module
 	@stack/scripts/tidy.sh
+
+image: ## OCI image of 07-containers/app without Docker: .stack/app-image.tar (docker load -i)
+	@07-containers/image.sh .stack/app-image.tar

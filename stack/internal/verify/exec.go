@@ -121,7 +121,8 @@ func StackEnv(root string) []string {
 
 // Examples returns the example folders (relative to root, slash-separated)
 // of the given sections, or of every section when none is given: the
-// NN-name folders holding a main.go, in chapter order.
+// NN-name folders holding a main.go, in chapter order, then the section's
+// app/ folder when it has one.
 func Examples(root string, sections ...string) ([]string, error) {
 	if len(sections) == 0 {
 		var err error
@@ -136,6 +137,11 @@ func Examples(root string, sections ...string) ([]string, error) {
 			return nil, err
 		}
 		sort.Strings(m)
+		// A section built around one service (4.7) keeps it in app/,
+		// after its numbered examples.
+		if _, err := os.Stat(filepath.Join(root, s, "app", "main.go")); err == nil {
+			m = append(m, filepath.Join(root, s, "app", "main.go"))
+		}
 		for _, f := range m {
 			rel, err := filepath.Rel(root, filepath.Dir(f))
 			if err != nil {

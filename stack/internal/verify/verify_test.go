@@ -325,3 +325,22 @@ func TestCopyBlocksTakesOnlyShCopyFences(t *testing.T) {
 		t.Errorf("CopyBlocks = %+v", got)
 	}
 }
+
+func TestExamplesListsNumberedFoldersThenApp(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"07-sec/02-b", "07-sec/01-a", "07-sec/app", "07-sec/k8s", "07-sec/03-nomain"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if d != "07-sec/k8s" && d != "07-sec/03-nomain" {
+			write(t, filepath.Join(root, d, "main.go"), "package main\n\nfunc main() {}\n")
+		}
+	}
+	ex, err := Examples(root, "07-sec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(ex, " "), "07-sec/01-a 07-sec/02-b 07-sec/app"; got != want {
+		t.Fatalf("Examples = %q, want %q", got, want)
+	}
+}
