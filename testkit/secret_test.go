@@ -1,8 +1,12 @@
 package testkit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -48,4 +52,60 @@ func TestNoSecret(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hidden implements every interface a secret type needs; leaky forgets
+// GoString, so %#v prints its content.
+type hidden string
+
+func (hidden) String() string                 { return Mask }
+func (hidden) GoString() string               { return `"` + Mask + `"` }
+func (hidden) LogValue() slog.Value           { return slog.StringValue(Mask) }
+func (hidden) MarshalText() ([]byte, error)   { return []byte(Mask), nil }
+func (h hidden) MarshalJSON() ([]byte, error) { return json.Marshal(h.String()) }
+
+type leaky string
+
+func (leaky) String() string               { return Mask }
+func (leaky) LogValue() slog.Value         { return slog.StringValue(Mask) }
+func (leaky) MarshalText() ([]byte, error) { return []byte(Mask), nil }
+
+type config struct{ Password hidden }
+
+func TestRedacted(t *testing.T) {
+	const pw = "s3cret-Pa55"
+	r := &leakRecorder{TB: t}
+	Redacted(r, pw, config{Password: hidden(pw)}, hidden(pw))
+	if r.failed {
+		t.Error("Redacted reported a leak for a type that hides it everywhere")
+	}
+	r = &leakRecorder{TB: t}
+	Redacted(r, pw, leaky(pw))
+	if !r.failed {
+		t.Error("Redacted missed the GoString leak of a type without GoString")
+	}
+	r = &leakRecorder{TB: t}
+	Redacted(r, pw, "no secret, no mask")
+	if !r.failed {
+		t.Error("Redacted passed a value that shows no mask")
+	}
+}
+
+func TestSecretFilePolicy(t *testing.T) {
+	// The rule itself, as a reader of secret files should implement it.
+	read := func(_ *testing.T, path string) (string, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", err
+		}
+		s := strings.TrimSuffix(string(b), "\n")
+		switch {
+		case s == "":
+			return "", fmt.Errorf("secret file %s is empty", path)
+		case strings.ContainsAny(s, "\r\n"):
+			return "", fmt.Errorf("secret file %s has a line break inside", path)
+		}
+		return s, nil
+	}
+	SecretFilePolicy(t, read, func(path string) string { return "secret file " + path + " " })
 }
