@@ -7,6 +7,7 @@ require (
 	github.com/go-course/part4-infrastructure/faultproxy v0.0.0-00010101000000-000000000000
 	github.com/go-course/part4-infrastructure/testkit v0.0.0
 	github.com/jackc/pgx/v5 v5.13.0
+	github.com/maypok86/otter/v2 v2.4.0
 	github.com/patrickmn/go-cache v2.1.0+incompatible
 	github.com/redis/go-redis/v9 v9.23.0
 	go.uber.org/goleak v1.3.0

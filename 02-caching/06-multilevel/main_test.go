@@ -37,7 +37,7 @@ type fixture struct {
 	cfg   Config
 }
 
-func setup(t *testing.T, l1TTL time.Duration) fixture {
+func setup(t testing.TB, l1TTL time.Duration) fixture {
 	t.Helper()
 	dsn := testkit.Require(t, testkit.Postgres)
 	addr := testkit.Require(t, testkit.Redis)
@@ -70,7 +70,7 @@ func setup(t *testing.T, l1TTL time.Duration) fixture {
 }
 
 // tier starts an instance whose Redis traffic goes to addr.
-func (f fixture) tier(t *testing.T, addr string) *Tier {
+func (f fixture) tier(t testing.TB, addr string) *Tier {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: addr, ContextTimeoutEnabled: true, MaxRetries: -1,
 		DialTimeout: 200 * time.Millisecond})
@@ -86,7 +86,7 @@ func (f fixture) tier(t *testing.T, addr string) *Tier {
 }
 
 // cached reads key until tier serves it from L1.
-func cached(t *testing.T, tier *Tier, key, want string) {
+func cached(t testing.TB, tier *Tier, key, want string) {
 	t.Helper()
 	testkit.Eventually(t, 5*time.Second, func() error {
 		v, src, err := tier.Get(t.Context(), key)
