@@ -90,7 +90,8 @@ func (d demo) corrupt(ctx context.Context) error {
 // redisHangs points a second cache at a listener that never answers: every
 // Redis call ends at RedisTimeout and PostgreSQL answers.
 func (d demo) redisHangs(ctx context.Context, cfg Config, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -303,5 +304,33 @@ func TestRedisFaults(t *testing.T) {
 				t.Errorf("after healing: err=%v, queries +%d; want a hit", err, f.store.Queries.Load()-before)
 			}
 		})
+	}
+}
+
+// TestPasswordStaysOutOfErrors: a wrong password and a malformed URL fail
+// the run, and no error or output carries the password.
+func TestPasswordStaysOutOfErrors(t *testing.T) {
+	t.Parallel()
+	testkit.Require(t, testkit.Postgres)
+	const secret = "s3cr3t-Pa55word-never-print"
+	u, err := url.Parse(testkit.Endpoint(testkit.Postgres))
+	if err != nil {
+		t.Fatal("DATABASE_URL is not a URL")
+	}
+	u.User = url.UserPassword(u.User.Username(), secret)
+	for name, dsn := range map[string]string{
+		"wrong_password": u.String(),
+		"malformed_url":  "postgres://app:" + secret + "@localhost:bad-port/app",
+	} {
+		var out bytes.Buffer
+		err := run(t.Context(), testkit.Getenv(t, map[string]string{"DATABASE_URL": dsn}), &out)
+		if err == nil {
+			t.Fatalf("%s: run succeeded", name)
+		}
+		for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), out.String()} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s: the password leaked: %s", name, s)
+			}
+		}
 	}
 }

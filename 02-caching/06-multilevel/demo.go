@@ -57,7 +57,7 @@ func (d demo) writeThrough(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return errors.New("B still serves the old value after 2s")
+			return errors.New("instance B still serves the old value after 2s")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,7 +94,7 @@ func cached(t testing.TB, tier *Tier, key, want string) {
 		v, src, err := tier.Get(t.Context(), key)
 		tier.Settle()
 		if err != nil || v != want || src != FromL1 {
-			return fmt.Errorf("get %s = %q from %s (%v), want %q from L1", key, v, src, err, want)
+			return fmt.Errorf("get %s = %q from %s (%w), want %q from L1", key, v, src, err, want)
 		}
 		return nil
 	})
@@ -102,7 +104,7 @@ func fresh(t *testing.T, tier *Tier, key, want string, within time.Duration) {
 	t.Helper()
 	testkit.Eventually(t, within, func() error {
 		if v, _, err := tier.Get(t.Context(), key); err != nil || v != want {
-			return fmt.Errorf("get %s = %q (%v), want %q", key, v, err, want)
+			return fmt.Errorf("get %s = %q (%w), want %q", key, v, err, want)
 		}
 		return nil
 	})
@@ -224,5 +226,33 @@ func TestWriteBehindFlushesOnClose(t *testing.T) {
 	}
 	if err := w.Set(t.Context(), "late", "x"); !errors.Is(err, ErrClosed) {
 		t.Errorf("Set after Close: %v, want ErrClosed", err)
+	}
+}
+
+// TestPasswordStaysOutOfErrors: a wrong password and a malformed URL fail
+// the run, and no error or output carries the password.
+func TestPasswordStaysOutOfErrors(t *testing.T) {
+	t.Parallel()
+	testkit.Require(t, testkit.Postgres)
+	const secret = "s3cr3t-Pa55word-never-print"
+	u, err := url.Parse(testkit.Endpoint(testkit.Postgres))
+	if err != nil {
+		t.Fatal("DATABASE_URL is not a URL")
+	}
+	u.User = url.UserPassword(u.User.Username(), secret)
+	for name, dsn := range map[string]string{
+		"wrong_password": u.String(),
+		"malformed_url":  "postgres://app:" + secret + "@localhost:bad-port/app",
+	} {
+		var out bytes.Buffer
+		err := run(t.Context(), testkit.Getenv(t, map[string]string{"DATABASE_URL": dsn}), &out)
+		if err == nil {
+			t.Fatalf("%s: run succeeded", name)
+		}
+		for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), out.String()} {
+			if strings.Contains(s, secret) {
+				t.Errorf("%s: the password leaked: %s", name, s)
+			}
+		}
 	}
 }
