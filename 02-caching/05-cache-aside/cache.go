@@ -64,31 +64,17 @@ type entry[V any] struct {
 	Expiry   int64 `json:"e"` // unix milliseconds
 }
 
-// Get returns the value of id from Redis, or loads it. When an early
-// refresh fails, the still valid cached value is returned.
+// Get returns the value of id from Redis, or loads it. Concurrent Gets of
+// one key in this process share one flight (singleflight): one Redis GET
+// and, on a miss, one load. DoChan lets each caller leave at its own
+// deadline while the flight runs under its own.
 func (c *Cache[V]) Get(ctx context.Context, id string) (V, error) {
 	var zero V
 	key := c.cfg.Prefix + id
-	e, hit, absent := c.lookup(ctx, key)
-	if hit && !c.refreshEarly(e) {
-		c.Stats.Hits.Add(1)
-		if e.NotFound {
-			return zero, fmt.Errorf("get %s: %w", id, ErrNotFound)
-		}
-		return e.Value, nil
-	}
-	if !hit {
-		c.Stats.Misses.Add(1)
-	}
-	// One load per key at a time in this process. DoChan lets each caller
-	// leave at its own deadline; the load runs under its own.
-	ch := c.group.DoChan(key, func() (any, error) { return c.fill(ctx, key, id, absent) })
+	ch := c.group.DoChan(key, func() (any, error) { return c.fetch(ctx, key, id) })
 	select {
 	case res := <-ch:
-		switch {
-		case res.Err != nil && hit && !e.NotFound:
-			return e.Value, nil // refresh failed: the entry has not expired yet
-		case res.Err != nil:
+		if res.Err != nil {
 			return zero, fmt.Errorf("get %s: %w", id, res.Err)
 		}
 		return res.Val.(V), nil
@@ -97,27 +83,26 @@ func (c *Cache[V]) Get(ctx context.Context, id string) (V, error) {
 	}
 }
 
-// lookup reads and decodes the entry; absent means Redis answered that
-// there is none. Redis failing or a value that does not decode both read as
-// a miss; the latter is logged with the key only (the value may hold
-// personal data) and is overwritten by the fill.
-func (c *Cache[V]) lookup(ctx context.Context, key string) (e entry[V], hit, absent bool) {
+// lookup reads and decodes the entry. Redis failing or a value that does
+// not decode both read as a miss; the latter is logged with the key only
+// (the value may hold personal data) and is overwritten by the load.
+func (c *Cache[V]) lookup(ctx context.Context, key string) (e entry[V], hit bool) {
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.RedisTimeout)
 	defer cancel()
 	data, err := c.rdb.Get(rctx, key).Bytes()
 	switch {
 	case errors.Is(err, redis.Nil):
-		return e, false, true
+		return e, false
 	case err != nil:
 		c.Stats.RedisErrors.Add(1)
-		return e, false, false
+		return e, false
 	}
 	if err := json.Unmarshal(data, &e); err != nil || e.Expiry == 0 {
 		c.Stats.DecodeErrors.Add(1)
 		c.log.Warn("cache: undecodable value treated as a miss", "key", key, "bytes", len(data))
-		return e, false, false
+		return e, false
 	}
-	return e, true, false
+	return e, true
 }
 
 // refreshEarly is XFetch (Vattani et al., VLDB 2015): refresh with a
@@ -133,35 +118,40 @@ func (c *Cache[V]) refreshEarly(e entry[V]) bool {
 	return true
 }
 
-// fill loads id and stores it. The load must not end when the first caller
-// goes away (others wait for it): it keeps ctx's values, not its deadline.
-// After a plain miss it looks again first: a caller that missed just
-// before another flight stored the value must not load it a second time.
-func (c *Cache[V]) fill(ctx context.Context, key, id string, recheck bool) (any, error) {
-	lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.LoadTimeout)
+// fetch is one flight: read Redis, and load on a miss or an early
+// refresh. It must not end when the first caller goes away (the others
+// wait for it): it keeps ctx's values, not its deadline. When an early
+// refresh fails, the cached value, not yet expired, is the answer.
+func (c *Cache[V]) fetch(ctx context.Context, key, id string) (any, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.LoadTimeout)
 	defer cancel()
-	if recheck {
-		if e, hit, _ := c.lookup(lctx, key); hit {
-			if e.NotFound {
-				return nil, ErrNotFound
-			}
-			return e.Value, nil
+	e, hit := c.lookup(ctx, key)
+	if hit && !c.refreshEarly(e) {
+		c.Stats.Hits.Add(1)
+		if e.NotFound {
+			return nil, ErrNotFound
 		}
+		return e.Value, nil
+	}
+	if !hit {
+		c.Stats.Misses.Add(1)
 	}
 	start := time.Now()
-	v, err := c.load(lctx, id)
+	v, err := c.load(ctx, id)
 	c.Stats.Loads.Add(1)
-	e := entry[V]{Value: v, Delta: max(time.Since(start).Microseconds(), 1)}
+	fresh := entry[V]{Value: v, Delta: max(time.Since(start).Microseconds(), 1)}
 	ttl := c.jitter(c.cfg.TTL)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		e.NotFound, ttl = true, c.jitter(c.cfg.NegativeTTL)
+		fresh.NotFound, ttl = true, c.jitter(c.cfg.NegativeTTL)
+	case err != nil && hit && !e.NotFound:
+		return e.Value, nil
 	case err != nil:
 		return nil, fmt.Errorf("load: %w", err)
 	}
-	e.Expiry = start.Add(ttl).UnixMilli()
-	c.store(lctx, key, e, ttl)
-	if e.NotFound {
+	fresh.Expiry = start.Add(ttl).UnixMilli()
+	c.store(ctx, key, fresh, ttl)
+	if fresh.NotFound {
 		return nil, ErrNotFound
 	}
 	return v, nil
