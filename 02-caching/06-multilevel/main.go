@@ -1,7 +1,7 @@
 // Command multilevel runs two instances of a service, each with an
 // in-process L1 (ristretto) over a shared Redis L2 over PostgreSQL, kept
-// coherent by invalidations over Redis Pub/Sub; writes go through, or
-// behind through a bounded queue that a graceful stop flushes.
+// coherent by invalidations over Redis Pub/Sub; writes go through to
+// PostgreSQL first (write-behind is 08-write-behind).
 package main
 
 import (
@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
@@ -34,7 +33,7 @@ func DefaultConfig(prefix string) Config {
 		L2TTL: 10 * time.Minute, RedisTimeout: 100 * time.Millisecond}
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err error) {
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
@@ -85,9 +84,5 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err
 	if err := d.readThrough(ctx); err != nil {
 		return err
 	}
-	if err := d.writeThrough(ctx); err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(stdout, nil))
-	return d.writeBehind(ctx, pool, store, log)
+	return d.writeThrough(ctx)
 }

@@ -5,10 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -186,47 +183,6 @@ func TestConnectionLossVoidsL1(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh(t, b, "k", "v3", 2*time.Second)
-}
-
-func TestWriteBehindFlushesOnClose(t *testing.T) {
-	t.Parallel()
-	f := setup(t, time.Minute)
-	a := f.tier(t, f.addr)
-	// A locked table: nothing can be saved until the test lets go.
-	tx, err := f.pool.Begin(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.Exec(t.Context(), "LOCK TABLE "+f.store.table+" IN EXCLUSIVE MODE"); err != nil {
-		t.Fatal(err)
-	}
-	w := NewWriteBehind(a, 100, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	for i := range 50 {
-		if err := w.Set(t.Context(), "w"+strconv.Itoa(i), "x"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Readers see the writes already (L2), before PostgreSQL does.
-	if v, src, err := a.Get(t.Context(), "w49"); v != "x" || src == FromDB {
-		t.Errorf("w49 = %q from %s (%v), want x from a cache", v, src, err)
-	}
-	if err := tx.Rollback(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	var n int
-	if err := f.pool.QueryRow(t.Context(), "SELECT count(*) FROM "+f.store.table+" WHERE k LIKE 'w%'").
-		Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	if n != 50 {
-		t.Errorf("after Close %d of 50 writes saved", n)
-	}
-	if err := w.Set(t.Context(), "late", "x"); !errors.Is(err, ErrClosed) {
-		t.Errorf("Set after Close: %v, want ErrClosed", err)
-	}
 }
 
 // TestPasswordStaysOutOfErrors: a wrong password and a malformed URL fail

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // ErrQueueFull: the write-behind queue is full; the write was not taken.
@@ -15,17 +17,19 @@ var ErrQueueFull = errors.New("write-behind queue full")
 // ErrClosed: the writer is shut down.
 var ErrClosed = errors.New("write-behind closed")
 
-type write struct{ key, value string }
-
 // saveTimeout bounds one queued save; a database that stays locked
 // longer loses the write (logged).
 const saveTimeout = 30 * time.Second
 
-// WriteBehind answers a write once the caches hold it and saves it to
+type write struct{ key, value string }
+
+// WriteBehind answers a write once Redis holds it and saves it to
 // PostgreSQL later, from a bounded queue. A full queue refuses writes
 // instead of growing; Close saves everything queued.
 type WriteBehind struct {
-	tier   *Tier
+	rdb    *redis.Client
+	store  *Store
+	prefix string
 	log    *slog.Logger
 	mu     sync.Mutex // guards closed and sends on q
 	closed bool
@@ -34,13 +38,15 @@ type WriteBehind struct {
 }
 
 // NewWriteBehind starts the one goroutine that saves queued writes.
-func NewWriteBehind(tier *Tier, capacity int, log *slog.Logger) *WriteBehind {
-	w := &WriteBehind{tier: tier, log: log, q: make(chan write, capacity)}
+func NewWriteBehind(rdb *redis.Client, store *Store, prefix string, capacity int,
+	log *slog.Logger) *WriteBehind {
+	w := &WriteBehind{rdb: rdb, store: store, prefix: prefix, log: log, q: make(chan write, capacity)}
 	w.wg.Go(w.drain)
 	return w
 }
 
-// Set queues the write, then updates L2 and invalidates every L1.
+// Set queues the write, then puts the value into Redis, where readers
+// find it before PostgreSQL has it.
 func (w *WriteBehind) Set(ctx context.Context, key, value string) error {
 	w.mu.Lock()
 	if w.closed {
@@ -54,7 +60,19 @@ func (w *WriteBehind) Set(ctx context.Context, key, value string) error {
 		return fmt.Errorf("set %s: %w", key, ErrQueueFull)
 	}
 	w.mu.Unlock()
-	return w.tier.publish(ctx, key, value)
+	if err := w.rdb.Set(ctx, w.prefix+key, value, time.Hour).Err(); err != nil {
+		return fmt.Errorf("set %s: queued, cache not updated: %w", key, err)
+	}
+	return nil
+}
+
+// Get reads Redis, then PostgreSQL.
+func (w *WriteBehind) Get(ctx context.Context, key string) (string, error) {
+	v, err := w.rdb.Get(ctx, w.prefix+key).Result()
+	if err == nil {
+		return v, nil
+	}
+	return w.store.Load(ctx, key)
 }
 
 // drain saves writes in order until the queue is closed and empty. A
@@ -62,7 +80,7 @@ func (w *WriteBehind) Set(ctx context.Context, key, value string) error {
 func (w *WriteBehind) drain() {
 	for wr := range w.q {
 		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-		err := w.tier.store.Save(ctx, wr.key, wr.value)
+		err := w.store.Save(ctx, wr.key, wr.value)
 		cancel()
 		if err != nil {
 			// A real service retries or moves it to a durable outbox.
