@@ -223,3 +223,29 @@ func TestDefaultRetriesRepeatAWrite(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockingCommandsHoldConnections (go-redis #1002): each BLPOP keeps
+// its connection for as long as it waits, so a pool of 2 with two waiting
+// BLPOPs has nothing left for a GET, which fails after PoolTimeout.
+func TestBlockingCommandsHoldConnections(t *testing.T) {
+	t.Parallel()
+	opt := options(testkit.Require(t, testkit.Redis), true)
+	opt.PoolSize, opt.PoolTimeout, opt.MinIdleConns = 2, 100*time.Millisecond, 0
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	key := testkit.Name(t)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for range 2 { // each returns after 2 s, when the server's timeout ends it
+		wg.Go(func() { _ = rdb.BLPop(t.Context(), 2*time.Second, key).Err() })
+	}
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if s := rdb.PoolStats(); s.TotalConns-s.IdleConns < 2 {
+			return fmt.Errorf("pool stats %+v: BLPOPs not waiting yet", *s)
+		}
+		return nil
+	})
+	if err := rdb.Get(t.Context(), key).Err(); !errors.Is(err, redis.ErrPoolTimeout) {
+		t.Errorf("GET with every connection in a BLPOP: %v, want redis.ErrPoolTimeout", err)
+	}
+}
