@@ -20,7 +20,16 @@ func BenchmarkInvalidationDelay(b *testing.B) {
 		if err := a.WriteThrough(b.Context(), "k", old); err != nil {
 			b.Fatal(err)
 		}
-		cached(b, bb, "k", old)
+		for { // until B serves the old value from L1 (untimed)
+			v, src, err := bb.Get(b.Context(), "k")
+			if err != nil {
+				b.Fatal(err)
+			}
+			bb.Settle()
+			if v == old && src == FromL1 {
+				break
+			}
+		}
 		if err := a.WriteThrough(b.Context(), "k", next); err != nil {
 			b.Fatal(err)
 		}
