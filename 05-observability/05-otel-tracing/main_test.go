@@ -55,7 +55,6 @@ func TestRun_SetsGlobals(t *testing.T) {
 // The README's run, and the same trace read back from Jaeger with its
 // parent-child links across the HTTP hop and the message.
 func TestRun(t *testing.T) {
-	t.Parallel()
 	_, _, jaeger := stack(t)
 	service := testkit.Name(t)
 	var out bytes.Buffer
@@ -130,7 +129,6 @@ func one(t *testing.T, byName map[string][]jaegertest.Span, name string) jaegert
 // The same run over OTLP/gRPC, chosen by OTEL_EXPORTER_OTLP_PROTOCOL, which
 // the SDK itself does not read.
 func TestRun_GRPC(t *testing.T) {
-	t.Parallel()
 	_, otlp, jaeger := stack(t)
 	grpcURL := otlpGRPC(t, otlp)
 	service := testkit.Name(t)
@@ -168,7 +166,6 @@ func otlpGRPC(t *testing.T, otlpHTTP string) string {
 // Jaeger down: the run still serves its requests, waits no longer than its
 // shutdown deadline, reports what it lost and returns no error.
 func TestRun_JaegerDown(t *testing.T) {
-	t.Parallel()
 	_, otlp, _ := stack(t)
 	p, proxied := faultproxy.ForURL(t, otlp)
 	p.Cut()
@@ -183,7 +180,6 @@ func TestRun_JaegerDown(t *testing.T) {
 // Jaeger hangs (connections open, no answer): exit waits for its 5 s
 // deadline, not for the exporter, and reports every span as lost.
 func TestRun_JaegerHangs(t *testing.T) {
-	t.Parallel()
 	_, otlp, _ := stack(t)
 	p, proxied := faultproxy.ForURL(t, otlp)
 	p.Blackhole(t)
@@ -200,7 +196,6 @@ func TestRun_JaegerHangs(t *testing.T) {
 // Jaeger slow: requests are not delayed (export is asynchronous) and the
 // flush on exit still delivers every span within its deadline.
 func TestRun_JaegerSlow(t *testing.T) {
-	t.Parallel()
 	_, otlp, jaeger := stack(t)
 	p, proxied := faultproxy.ForURL(t, otlp)
 	p.Latency(t, 300*time.Millisecond, 0)
