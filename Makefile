@@ -99,4 +99,4 @@ tidy: ## go mod tidy every module
 	@stack/scripts/tidy.sh
 
 image: ## OCI image of 07-containers/app without Docker: .stack/app-image.tar (docker load -i)
-	@07-containers/image.sh .stack/app-image.tar
+	@07-containers/image.sh "$(CURDIR)/.stack/app-image.tar"
