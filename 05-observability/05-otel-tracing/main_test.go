@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"net"
 	"net/http"
@@ -431,7 +432,14 @@ func TestGlobalDefaultsChild(t *testing.T) {
 func TestWithEndpointTakesHostPort(t *testing.T) {
 	t.Parallel()
 	otlp := testkit.Require(t, testkit.OTLP)
-	spans := tracetest.SpanStubs{{Name: "x"}}.Snapshots()
+	// A stub needs real ids: Jaeger v2's memory store (v1.76) stops every
+	// search at a trace with the all-zero id, hiding all older traces.
+	var tid trace.TraceID
+	var sid trace.SpanID
+	_, _ = rand.Read(tid[:])
+	_, _ = rand.Read(sid[:])
+	sc := trace.NewSpanContext(trace.SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: trace.FlagsSampled})
+	spans := tracetest.SpanStubs{{Name: "x", SpanContext: sc}}.Snapshots()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	wrong, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpoint(otlp), otlptracehttp.WithInsecure(),
