@@ -34,6 +34,17 @@ func StartJanitor(ctx context.Context, c *cache.Cache, every time.Duration) (sto
 	}
 }
 
+// NotifyEvicted is an OnEvicted callback that sends the key on ch if
+// there is room and drops it otherwise, so it never blocks the janitor.
+func NotifyEvicted(ch chan<- string) func(string, any) {
+	return func(key string, _ any) {
+		select {
+		case ch <- key:
+		default:
+		}
+	}
+}
+
 // HeapGrowth is how many bytes of live heap fn left behind.
 func HeapGrowth(fn func()) uint64 {
 	var before, after runtime.MemStats

@@ -31,8 +31,9 @@ func run(ctx context.Context, _ func(string) string, stdout io.Writer) error {
 	c := cache.New(5*time.Minute, 0)
 	evicted := make(chan string, 1)
 	// OnEvicted runs on the janitor's goroutine (or Delete's caller), not
-	// when Get finds an item expired.
-	c.OnEvicted(func(key string, _ any) { evicted <- key })
+	// when Get finds an item expired. It must not block: a send nobody
+	// receives would stall the janitor, and stop() would wait forever.
+	c.OnEvicted(NotifyEvicted(evicted))
 
 	c.Set("session:1", "token", 50*time.Millisecond)
 	c.SetDefault("user:1", "Ada") // the default TTL, 5 min

@@ -40,7 +40,7 @@ func TestStartJanitorOwnsItsGoroutine(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	c := cache.New(time.Minute, 0)
 	evicted := make(chan string, 1)
-	c.OnEvicted(func(k string, _ any) { evicted <- k })
+	c.OnEvicted(NotifyEvicted(evicted))
 	c.Set("gone", 1, time.Millisecond)
 	c.Set("kept", 2, time.Minute)
 	stop := StartJanitor(t.Context(), c, 5*time.Millisecond)
@@ -61,6 +61,33 @@ func TestStartJanitorOwnsItsGoroutine(t *testing.T) {
 	stop = StartJanitor(ctx, c, time.Millisecond)
 	cancel()
 	stop()
+}
+
+// TestEvictionNotifyNeverBlocksTheJanitor: five items expire at once and
+// the channel has one slot; the janitor deletes them all and stop returns.
+func TestEvictionNotifyNeverBlocksTheJanitor(t *testing.T) {
+	c := cache.New(time.Minute, 0)
+	evicted := make(chan string, 1)
+	c.OnEvicted(NotifyEvicted(evicted))
+	for i := range 5 {
+		c.Set("k"+strconv.Itoa(i), i, time.Millisecond)
+	}
+	stop := StartJanitor(t.Context(), c, 5*time.Millisecond)
+	select {
+	case <-evicted:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the janitor deleted nothing")
+	}
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stop hangs: the janitor is blocked in OnEvicted")
+	}
+	if n := c.ItemCount(); n != 0 {
+		t.Errorf("items = %d, want 0", n)
+	}
 }
 
 func TestNoSizeBound(t *testing.T) {

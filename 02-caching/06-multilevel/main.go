@@ -59,9 +59,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = store.Drop(cctx)
-		keys, _ := rdb.Keys(cctx, cfg.Prefix+"*").Result()
-		if len(keys) > 0 {
-			_ = rdb.Del(cctx, keys...).Err()
+		// SCAN, not KEYS: KEYS blocks a large Redis while it walks every key.
+		iter := rdb.Scan(cctx, 0, cfg.Prefix+"*", 100).Iterator()
+		for iter.Next(cctx) {
+			_ = rdb.Del(cctx, iter.Val()).Err()
 		}
 	}()
 	if err := store.Save(ctx, "user:1", "Ada"); err != nil {

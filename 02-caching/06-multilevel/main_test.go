@@ -57,8 +57,9 @@ func setup(t testing.TB, l1TTL time.Duration) fixture {
 		defer cancel()
 		_ = store.Drop(ctx)
 		rdb := redis.NewClient(&redis.Options{Addr: addr})
-		if keys, _ := rdb.Keys(ctx, cfg.Prefix+"*").Result(); len(keys) > 0 {
-			_ = rdb.Del(ctx, keys...).Err()
+		iter := rdb.Scan(ctx, 0, cfg.Prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			_ = rdb.Del(ctx, iter.Val()).Err()
 		}
 		_ = rdb.Close()
 	})
@@ -145,6 +146,54 @@ func TestLostInvalidationIsBoundedByL1TTL(t *testing.T) {
 	}
 	if v, src, _ := b.Get(t.Context(), "k"); v != "v1" || src != FromL1 {
 		t.Fatalf("B right after the lost message: %q from %s, want the stale v1 from L1", v, src)
+	}
+	fresh(t, b, "k", "v2", 2*f.cfg.L1TTL+3*time.Second)
+}
+
+// failPublish makes a client's PUBLISH fail before it is sent, alone or
+// in a pipeline: the write is committed, the message never goes out.
+type failPublish struct{}
+
+func (failPublish) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (failPublish) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if cmd.Name() == "publish" {
+			return errors.New("publish refused")
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (failPublish) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		for _, cmd := range cmds {
+			if cmd.Name() == "publish" {
+				return errors.New("publish refused")
+			}
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestFailedPublishLeavesOnlyL1Stale: A commits v2 but its PUBLISH fails.
+// B's L1 copy stays stale until L1TTL; Redis L2 already holds v2, so an
+// instance without an L1 copy reads v2 at once, not the old value for L2TTL.
+func TestFailedPublishLeavesOnlyL1Stale(t *testing.T) {
+	t.Parallel()
+	f := setup(t, 2*time.Second)
+	a, b := f.tier(t, f.addr), f.tier(t, f.addr)
+	cached(t, b, "k", "v1") // L2 holds v1 as well
+	a.rdb.AddHook(failPublish{})
+	if err := a.WriteThrough(t.Context(), "k", "v2"); err == nil {
+		t.Fatal("WriteThrough with a failed PUBLISH returned nil")
+	}
+	if v, _ := f.store.Load(t.Context(), "k"); v != "v2" {
+		t.Fatalf("PostgreSQL has %q, want the committed v2", v)
+	}
+	c := f.tier(t, f.addr)
+	if v, src, err := c.Get(t.Context(), "k"); err != nil || v != "v2" {
+		t.Errorf("a fresh instance reads %q from %s (%v), want v2: L2 kept the old value", v, src, err)
 	}
 	fresh(t, b, "k", "v2", 2*f.cfg.L1TTL+3*time.Second)
 }

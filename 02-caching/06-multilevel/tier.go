@@ -137,19 +137,28 @@ func (t *Tier) Get(ctx context.Context, key string) (string, Source, error) {
 	return v, src, nil
 }
 
-// publish puts the new value into L2 and tells every instance (this one
-// included) to drop its L1 copy.
+// publish puts the new value into L2, then tells every instance (this
+// one included) to drop its L1 copy. Two round trips, not one pipeline:
+// the PUBLISH goes out only once L2 holds the new value, so when it fails
+// only L1 copies are stale, for at most L1TTL. A failed SET deletes the
+// key instead; if that fails too, Redis is away and L2 may keep the old
+// value for up to L2TTL (the error says so).
 func (t *Tier) publish(ctx context.Context, key, value string) error {
+	t.l1.Del(key)
 	rctx, cancel := context.WithTimeout(ctx, t.cfg.RedisTimeout)
 	defer cancel()
-	t.l1.Del(key)
-	_, err := t.rdb.Pipelined(rctx, func(p redis.Pipeliner) error {
-		p.Set(rctx, t.cfg.Prefix+key, value, t.cfg.L2TTL)
-		p.Publish(rctx, t.cfg.Prefix+"invalidate", key)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("publish %s: %w", key, err)
+	if err := t.rdb.Set(rctx, t.cfg.Prefix+key, value, t.cfg.L2TTL).Err(); err != nil {
+		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), t.cfg.RedisTimeout)
+		defer dcancel()
+		if derr := t.rdb.Del(dctx, t.cfg.Prefix+key).Err(); derr != nil {
+			return fmt.Errorf("publish %s: L2 may be stale: %w", key, errors.Join(err, derr))
+		}
+		return fmt.Errorf("publish %s: L2 dropped: %w", key, err)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, t.cfg.RedisTimeout)
+	defer pcancel()
+	if err := t.rdb.Publish(pctx, t.cfg.Prefix+"invalidate", key).Err(); err != nil {
+		return fmt.Errorf("publish %s: L1 copies stale up to L1TTL: %w", key, err)
 	}
 	return nil
 }

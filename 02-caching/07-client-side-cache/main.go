@@ -7,6 +7,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -39,7 +40,7 @@ func NewCachingClient(addr string, maxStaleness time.Duration) *redis.Client {
 	})
 }
 
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	addr := cmp.Or(getenv("REDIS_ADDR"), "localhost:6379")
@@ -53,7 +54,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err := a.Set(ctx, key, "Ada", time.Minute).Err(); err != nil {
 		return fmt.Errorf("set: %w", err)
 	}
-	defer a.Del(context.WithoutCancel(ctx), key)
+	defer func() { err = errors.Join(err, deleteKeys(ctx, a, 2*time.Second, key)) }()
 
 	for i := range 3 {
 		v, err := b.Get(ctx, key).Result()
@@ -76,6 +77,17 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "B get once the invalidation arrived: %q (stale reads before it: %d)\n",
 		"Ada Lovelace", stale)
+	return nil
+}
+
+// deleteKeys runs in a defer, after ctx may have ended, so it gets a
+// deadline of its own: a dead server fails the cleanup instead of hanging.
+func deleteKeys(ctx context.Context, c *redis.Client, d time.Duration, keys ...string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	defer cancel()
+	if err := c.Del(ctx, keys...).Err(); err != nil {
+		return fmt.Errorf("clean up: %w", err)
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,6 +23,36 @@ func TestRun(t *testing.T) {
 			t.Fatalf("run %d: %v", i, err)
 		}
 		testkit.CheckReadme(t, 0, out.String())
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: testkit.Endpoint(testkit.Redis)})
+	defer rdb.Close()
+	if n, err := rdb.Exists(t.Context(), getenv("KEY_PREFIX")+"user:1").Result(); err != nil || n != 0 {
+		t.Errorf("run left its key behind: exists=%d (%v)", n, err)
+	}
+}
+
+// TestCleanupFailsWithinItsDeadline: the server stops answering; the
+// deferred delete ends at its own deadline and says so.
+func TestCleanupFailsWithinItsDeadline(t *testing.T) {
+	t.Parallel()
+	p := faultproxy.New(t, testkit.Require(t, testkit.Redis))
+	// No socket timeouts: only deleteKeys's deadline can end the call.
+	c := redis.NewClient(&redis.Options{Addr: p.Addr(), ContextTimeoutEnabled: true,
+		MaxRetries: -1, ReadTimeout: -1, WriteTimeout: -1})
+	t.Cleanup(func() { _ = c.Close() })
+	if err := c.Ping(t.Context()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	p.Blackhole(t)
+	done := make(chan error, 1)
+	go func() { done <- deleteKeys(t.Context(), c, 200*time.Millisecond, testkit.Name(t)) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "clean up") {
+			t.Errorf("deleteKeys = %v, want a clean up error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("deleteKeys hangs on a server that does not answer")
 	}
 }
 

@@ -54,8 +54,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = store.Drop(cctx)
-		if keys, _ := rdb.Keys(cctx, prefix+"*").Result(); len(keys) > 0 {
-			_ = rdb.Del(cctx, keys...).Err()
+		// SCAN, not KEYS: KEYS blocks a large Redis while it walks every key.
+		iter := rdb.Scan(cctx, 0, prefix+"*", 100).Iterator()
+		for iter.Next(cctx) {
+			_ = rdb.Del(cctx, iter.Val()).Err()
 		}
 	}()
 
@@ -65,7 +67,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer func() {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+	}()
 	if _, err := tx.Exec(ctx, "LOCK TABLE "+store.table+" IN EXCLUSIVE MODE"); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
