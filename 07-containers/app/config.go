@@ -69,16 +69,14 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	return c, nil
 }
 
-// databaseURL parses DATABASE_URL without ever echoing it: url.Parse errors
-// quote the whole URL, password included, so only the reason is kept.
+// databaseURL parses DATABASE_URL without ever echoing it. url.Parse errors
+// quote the whole URL, and even their reason alone can hold the password:
+// the parser cuts the authority at the first / ? or #, so a password with
+// one of them yields `invalid port ":s3cr" after host`. The message is fixed.
 func databaseURL(getenv func(string) string) (*url.URL, error) {
 	u, err := url.Parse(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, errors.New("DATABASE_URL: not a valid URL (percent-encode special characters in the password)")
 	}
 	if (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		return nil, errors.New("DATABASE_URL: want postgres://user@host:port/db")

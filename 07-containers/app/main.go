@@ -93,7 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer deps.close()
 
-	srv := newServer(cfg, deps, tel)
+	srv := newServer(cfg, deps, tel, os.Stderr)
 	addr, errc, err := srv.start(ctx)
 	if err != nil {
 		return err

@@ -25,6 +25,7 @@ type telemetry struct {
 	tracer   trace.Tracer
 	requests *prometheus.CounterVec
 	cache    *prometheus.CounterVec
+	redisUp  prometheus.Gauge
 }
 
 func newTelemetry(ctx context.Context, cfg *config) (*telemetry, error) {
@@ -47,10 +48,13 @@ func newTelemetry(ctx context.Context, cfg *config) (*telemetry, error) {
 		cache: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "cache_requests_total", Help: "Item reads by cache result.",
 		}, []string{"result"}),
+		redisUp: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "redis_up", Help: "1 if the last readiness check reached Redis, else 0.",
+		}),
 	}
 	// The Go collector reports GOMAXPROCS and GOMEMLIMIT as the runtime set
 	// them from the container's limits: worth a look after every rollout.
-	t.reg.MustRegister(t.requests, t.cache,
+	t.reg.MustRegister(t.requests, t.cache, t.redisUp,
 		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
 			collectors.MetricsGC, collectors.MetricsScheduler)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
