@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/go-course/part4-infrastructure/testkit"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 )
 
 // stackEnv is the getenv of a test: the stack's endpoints, a free port,
@@ -301,7 +303,7 @@ func newTestServer(t *testing.T, getenv func(string) string, logw io.Writer) (*s
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(tel.shutdown)
+	t.Cleanup(func() { tel.shutdown(io.Discard) })
 	d, err := newDeps(cfg, tel)
 	if err != nil {
 		t.Fatal(err)
@@ -406,6 +408,11 @@ func TestHealthcheckFailsWithoutServer(t *testing.T) {
 // new value (a miss that refills the cache), never the stale one.
 func TestPutInvalidatesCache(t *testing.T) {
 	base := startApp(t, stackEnv(t, map[string]string{"SHUTDOWN_DELAY": "0s"}))
+	// run sets the global propagator, so instrumented clients pass
+	// traceparent on (the default global one is a no-op).
+	if f := otel.GetTextMapPropagator().Fields(); !slices.Contains(f, "traceparent") {
+		t.Errorf("global propagator fields %v, want traceparent", f)
+	}
 	testkit.Eventually(t, 10*time.Second, func() error {
 		if code, body := status(t, base+"/readyz"); code != http.StatusOK {
 			return fmt.Errorf("/readyz: %d %s", code, body)
