@@ -73,10 +73,19 @@ func loadConfig(getenv func(string) string) (*config, error) {
 // quote the whole URL, and even their reason alone can hold the password:
 // the parser cuts the authority at the first / ? or #, so a password with
 // one of them yields `invalid port ":s3cr" after host`. The message is fixed.
+// When the piece before the cut looks like a port (app:1234/x@db) the parse
+// succeeds with the wrong host; an @ after the authority gives that away.
 func databaseURL(getenv func(string) string) (*url.URL, error) {
-	u, err := url.Parse(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
+	raw := cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app")
+	errInvalid := errors.New("DATABASE_URL: not a valid URL (percent-encode special characters in the password)")
+	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, errors.New("DATABASE_URL: not a valid URL (percent-encode special characters in the password)")
+		return nil, errInvalid
+	}
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 && strings.Contains(rest[i:], "@") {
+			return nil, errInvalid
+		}
 	}
 	if (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		return nil, errors.New("DATABASE_URL: want postgres://user@host:port/db")

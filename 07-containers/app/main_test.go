@@ -179,7 +179,7 @@ func TestConfigErrors(t *testing.T) {
 // and the parser's reason then quotes part of the password: the error is
 // a fixed message.
 func TestDatabaseURLSpecialPassword(t *testing.T) {
-	for _, pw := range []string{"s3cr/et", "s3cr#et", "s3cr?et", "ab/cd#ef?gh"} {
+	for _, pw := range []string{"s3cr/et", "s3cr#et", "s3cr?et", "ab/cd#ef?gh", "1234/et", "12#et", "99?et"} {
 		_, err := loadConfig(testkit.Getenv(t, map[string]string{
 			"DATABASE_URL": "postgres://app:" + pw + "@db:5432/app"}))
 		if err == nil {
