@@ -35,7 +35,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("07-correlation", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	serve := fs.Bool("serve", false, "keep serving until Ctrl-C")
+	serve := fs.Bool("serve", false, "keep serving until SIGTERM or Ctrl-C")
 	withTime := fs.Bool("time", true, "print the log time (off for comparable output)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
