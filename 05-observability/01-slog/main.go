@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -91,9 +92,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 }
 
 // redactKeys masks attributes whose key names a credential, whatever their
-// type: the net under values that are plain strings, not Secret.
+// type and spelling (Password, Authorization, API_KEY): the net under values
+// that are plain strings, not Secret. slog calls it for attributes inside
+// groups too, but not for fields of a struct or map value: those need Secret.
 func redactKeys(_ []string, a slog.Attr) slog.Attr {
-	switch a.Key {
+	switch strings.ToLower(a.Key) {
 	case "password", "token", "authorization", "api_key":
 		return slog.String(a.Key, mask)
 	}

@@ -97,6 +97,23 @@ func TestTraceHandler(t *testing.T) {
 	})
 }
 
+// Credential keys are masked whatever their case, in groups too.
+func TestRedactKeys_CaseInsensitive(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: redactKeys}))
+	l.Info("req", "Authorization", "Bearer tok-1", "Password", "pw-2", "API_KEY", "key-3",
+		slog.Group("db", "PASSWORD", "pw-4"), "token", "tok-5")
+	for _, s := range []string{"tok-1", "pw-2", "key-3", "pw-4", "tok-5"} {
+		if strings.Contains(buf.String(), s) {
+			t.Errorf("%s leaked: %s", s, buf.String())
+		}
+	}
+	if n := strings.Count(buf.String(), mask); n != 5 {
+		t.Errorf("%d masks, want 5: %s", n, buf.String())
+	}
+}
+
 // A Secret shows as the mask in every format a log line, an error or a
 // JSON body can take.
 func TestSecret_NeverPrinted(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,14 +33,15 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("04-prometheus", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	serve := fs.Bool("serve", false, "keep serving until Ctrl-C")
+	serve := fs.Bool("serve", false, "keep serving until SIGTERM or Ctrl-C")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	// SIGTERM is what docker stop and Kubernetes send; os.Interrupt is Ctrl-C.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
 	// One registry of our own, passed in: the global DefaultRegisterer
@@ -67,10 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	app.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "order %s\n", r.PathValue("id"))
 	})
-	app.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
-		jobs <- 1
-		w.WriteHeader(http.StatusAccepted)
-	})
+	app.HandleFunc("POST /orders", enqueue(jobs))
 	app.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "boom", http.StatusInternalServerError)
 	})
@@ -115,4 +114,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 	}
 	return nil
+}
+
+// enqueue accepts a job if the queue has room. Nothing consumes the queue
+// here, and a blocking send would hang every request past its capacity:
+// a full queue answers 503 at once, which a client can retry.
+func enqueue(jobs chan<- int) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		select {
+		case jobs <- 1:
+			w.WriteHeader(http.StatusAccepted)
+		default:
+			http.Error(w, "queue full", http.StatusServiceUnavailable)
+		}
+	}
 }

@@ -58,10 +58,7 @@ func (m *metrics) middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		// "GET /orders/{id}" → "/orders/{id}": a template, never the raw
-		// path, or every id becomes a time series.
-		_, route, _ := strings.Cut(r.Pattern, " ")
-		obs := m.duration.WithLabelValues(method(r.Method), route, strconv.Itoa(rec.status))
+		obs := m.duration.WithLabelValues(method(r.Method), route(r.Pattern), strconv.Itoa(rec.status))
 		secs := time.Since(start).Seconds()
 		// An exemplar links this observation to its trace; it is exposed
 		// only in the OpenMetrics format.
@@ -73,6 +70,16 @@ func (m *metrics) middleware(next http.Handler) http.Handler {
 		}
 		m.byTenant.WithLabelValues(m.tenants.value(r.Header.Get("X-Tenant"))).Inc()
 	})
+}
+
+// route is the route label: "GET /orders/{id}" → "/orders/{id}", a
+// template, never the raw path, or every id becomes a time series. A
+// pattern without a method ("/health") is kept whole.
+func route(pattern string) string {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		return path
+	}
+	return pattern
 }
 
 // method keeps the method label bounded: a client can send any verb.

@@ -67,9 +67,12 @@ func scrape(ctx context.Context, base, accept string) (string, error) {
 		return "", fmt.Errorf("scrape: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("scrape: status %d", resp.StatusCode)
+	}
 	body, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("scrape: status %d: %w", resp.StatusCode, err)
+	if err != nil {
+		return "", fmt.Errorf("scrape: read body: %w", err)
 	}
 	return string(body), nil
 }

@@ -46,9 +46,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) (err
 	prop := propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(prop)
-	// The SDK hands export errors to a global handler that logs each one
-	// to stderr; countingExporter keeps them for the exit line instead.
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	// The SDK and instrumentation libraries hand their errors to a global
+	// handler. A no-op one would hide them all while the service runs;
+	// this one prints the first and then one a minute, with a count.
+	// Export errors go to the exit line, counted by countingExporter.
+	otel.SetErrorHandler(newErrorReporter(os.Stderr, time.Minute))
 	fmt.Fprintln(stdout, "tracing:", tp.describe)
 
 	nc, err := nats.Connect(cmp.Or(getenv("NATS_URL"), "nats://localhost:4222"), nats.Timeout(5*time.Second))

@@ -3,10 +3,13 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -133,9 +136,59 @@ func (e countingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Read
 	err := e.SpanExporter.ExportSpans(ctx, spans)
 	if err != nil {
 		e.t.lastErr.Store(err.Error())
-		return err
+		return exportError{err}
 	}
 	e.t.lastErr.Store("")
 	e.t.exported.Add(int64(len(spans)))
 	return nil
+}
+
+// exportError marks an export failure: the exit line already counts it.
+type exportError struct{ err error }
+
+func (e exportError) Error() string { return e.err.Error() }
+func (e exportError) Unwrap() error { return e.err }
+
+// errorReporter is the global OTel error handler: the SDK and every
+// instrumentation library report through it, and the default prints each
+// error. It counts them all and prints at most one per interval with the
+// number held back, so a broken collector cannot flood stderr. Export
+// errors are left to the exit line of tracing.shutdown.
+type errorReporter struct {
+	w        io.Writer
+	interval time.Duration
+
+	mu       sync.Mutex
+	total    int
+	held     int // not printed since the last printed one
+	lastShow time.Time
+}
+
+func newErrorReporter(w io.Writer, interval time.Duration) *errorReporter {
+	return &errorReporter{w: w, interval: interval}
+}
+
+func (r *errorReporter) Handle(err error) {
+	if errors.As(err, new(exportError)) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.total++
+	if now := time.Now(); r.lastShow.IsZero() || now.Sub(r.lastShow) >= r.interval {
+		held := ""
+		if r.held > 0 {
+			held = fmt.Sprintf(" (%d more held back)", r.held)
+		}
+		fmt.Fprintf(r.w, "otel error %d: %v%s\n", r.total, err, held)
+		r.lastShow, r.held = now, 0
+		return
+	}
+	r.held++
+}
+
+func (r *errorReporter) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.total
 }

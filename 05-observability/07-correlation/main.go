@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -34,7 +35,7 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
 	fs := flag.NewFlagSet("07-correlation", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	serve := fs.Bool("serve", false, "keep serving until Ctrl-C")
+	serve := fs.Bool("serve", false, "keep serving until SIGTERM or Ctrl-C")
 	withTime := fs.Bool("time", true, "print the log time (off for comparable output)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -42,7 +43,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		return err
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	// SIGTERM is what docker stop and Kubernetes send; os.Interrupt is Ctrl-C.
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	tel, err := newTelemetry(ctx, getenv)
 	if err != nil {
@@ -62,7 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	otel.SetMeterProvider(tel.mp)
 	otel.SetTextMapPropagator(prop)
 
-	// Logs go to stdout and, for the demo's own check, to a buffer.
+	// Logs go to stdout and, for the demo's own check only, to a buffer:
+	// logs.stop() ends the copy once the demo is done.
 	var logs lockedBuffer
 	opts := &slog.HandlerOptions{}
 	if !*withTime {
@@ -115,6 +118,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		fmt.Fprintln(stdout, line)
 	}
+	logs.stop()
 	if *serve {
 		select {
 		case <-ctx.Done():

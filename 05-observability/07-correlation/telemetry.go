@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -61,9 +62,19 @@ func newTelemetry(ctx context.Context, getenv func(string) string) (*telemetry, 
 		tp: sdktrace.NewTracerProvider(sdktrace.WithResource(res),
 			sdktrace.WithSpanProcessor(endCounter{ended}),
 			sdktrace.WithBatcher(countingExporter{exp, exported})),
-		mp:  sdkmetric.NewMeterProvider(sdkmetric.WithReader(promExp), sdkmetric.WithResource(res)),
+		mp: sdkmetric.NewMeterProvider(sdkmetric.WithReader(promExp), sdkmetric.WithResource(res),
+			sdkmetric.WithView(hostlessServerMetrics())),
 		reg: reg,
 	}, nil
+}
+
+// hostlessServerMetrics drops server.address and server.port from the
+// http.server.* metrics: otelhttp takes them from the client's Host header,
+// so any client can mint new time series. Spans keep them.
+func hostlessServerMetrics() sdkmetric.View {
+	return sdkmetric.NewView(sdkmetric.Instrument{Name: "http.server.*"},
+		sdkmetric.Stream{AttributeFilter: attribute.NewDenyKeysFilter(
+			semconv.ServerAddressKey, semconv.ServerPortKey)})
 }
 
 // endCounter counts sampled spans as they end.
@@ -123,16 +134,30 @@ func dropTime(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// lockedBuffer is written by the handler goroutines and read by run.
+// lockedBuffer is written by the handler goroutines and read by run. It
+// keeps the demo's log lines for the demo's own check; stop ends that, so
+// a server left running does not keep every log line in memory.
 type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	stopped bool
 }
 
 func (b *lockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.stopped {
+		return len(p), nil
+	}
 	return b.buf.Write(p)
+}
+
+// stop drops what was kept and keeps nothing more.
+func (b *lockedBuffer) stop() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.stopped = true
+	b.buf = bytes.Buffer{}
 }
 
 func (b *lockedBuffer) String() string {

@@ -69,16 +69,23 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	return c, nil
 }
 
-// databaseURL parses DATABASE_URL without ever echoing it: url.Parse errors
-// quote the whole URL, password included, so only the reason is kept.
+// databaseURL parses DATABASE_URL without ever echoing it. url.Parse errors
+// quote the whole URL, and even their reason alone can hold the password:
+// the parser cuts the authority at the first / ? or #, so a password with
+// one of them yields `invalid port ":s3cr" after host`. The message is fixed.
+// When the piece before the cut looks like a port (app:1234/x@db) the parse
+// succeeds with the wrong host; an @ after the authority gives that away.
 func databaseURL(getenv func(string) string) (*url.URL, error) {
-	u, err := url.Parse(cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
+	raw := cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app")
+	errInvalid := errors.New("DATABASE_URL: not a valid URL (percent-encode special characters in the password)")
+	u, err := url.Parse(raw)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
+		return nil, errInvalid
+	}
+	if _, rest, ok := strings.Cut(raw, "://"); ok {
+		if i := strings.IndexAny(rest, "/?#"); i >= 0 && strings.Contains(rest[i:], "@") {
+			return nil, errInvalid
 		}
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
 	}
 	if (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 		return nil, errors.New("DATABASE_URL: want postgres://user@host:port/db")

@@ -16,6 +16,8 @@ import (
 	"runtime/debug"
 	"syscall"
 	_ "time/tzdata" // an empty base image has no /usr/share/zoneinfo
+
+	"go.opentelemetry.io/otel"
 )
 
 // version and commit are set at build time:
@@ -85,7 +87,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	// Traces are flushed last, after the server has drained: the spans of
 	// the final requests are the ones you want when a rollout goes wrong.
-	defer tel.shutdown()
+	defer tel.shutdown(os.Stderr)
+	// Global provider and propagator: instrumented clients (otelhttp, pgx
+	// tracers) then join the same traces and pass traceparent on.
+	otel.SetTracerProvider(tel.tp)
+	otel.SetTextMapPropagator(tel.prop)
 
 	deps, err := newDeps(cfg, tel)
 	if err != nil {
@@ -93,7 +99,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer deps.close()
 
-	srv := newServer(cfg, deps, tel)
+	srv := newServer(cfg, deps, tel, os.Stderr)
 	addr, errc, err := srv.start(ctx)
 	if err != nil {
 		return err

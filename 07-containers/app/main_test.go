@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +21,7 @@ import (
 	"github.com/go-course/part4-infrastructure/testkit"
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 )
 
 // stackEnv is the getenv of a test: the stack's endpoints, a free port,
@@ -129,7 +133,7 @@ func TestConfigErrors(t *testing.T) {
 		want string
 	}{
 		{"rejects_bad_database_url", map[string]string{"DATABASE_URL": "postgres://app:" + secret + "@db:bad/app"},
-			`config: DATABASE_URL: invalid port ":bad" after host`},
+			"config: DATABASE_URL: not a valid URL (percent-encode special characters in the password)"},
 		{"rejects_non_postgres_url", map[string]string{"DATABASE_URL": "mysql://app:" + secret + "@db:3306/app"},
 			"config: DATABASE_URL: want postgres://user@host:port/db"},
 		{"rejects_bad_duration", map[string]string{"SHUTDOWN_TIMEOUT": "20"},
@@ -171,11 +175,33 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// A password with / # or ? makes url.Parse cut the authority inside it,
+// and the parser's reason then quotes part of the password: the error is
+// a fixed message.
+func TestDatabaseURLSpecialPassword(t *testing.T) {
+	for _, pw := range []string{"s3cr/et", "s3cr#et", "s3cr?et", "ab/cd#ef?gh", "1234/et", "12#et", "99?et"} {
+		_, err := loadConfig(testkit.Getenv(t, map[string]string{
+			"DATABASE_URL": "postgres://app:" + pw + "@db:5432/app"}))
+		if err == nil {
+			t.Errorf("password %q: no error", pw)
+			continue
+		}
+		want := "DATABASE_URL: not a valid URL (percent-encode special characters in the password)"
+		if err.Error() != want {
+			t.Errorf("password %q: %v, want %s", pw, err, want)
+		}
+		// Every piece of the password, cut at its special character.
+		testkit.NoSecret(t, err, append([]string{pw}, strings.FieldsFunc(pw, func(r rune) bool {
+			return strings.ContainsRune("/#?", r)
+		})...)...)
+	}
+}
+
 // The README's second pair: the first bad variable ends the process.
 func TestReadmeBadConfig(t *testing.T) {
 	var out strings.Builder
 	err := run(t.Context(), nil, testkit.Getenv(t, map[string]string{
-		"DATABASE_URL": "postgres://app:s3cret@localhost:bad/app"}), &out)
+		"DATABASE_URL": "postgres://app:s3cr/et@localhost:5432/app"}), &out)
 	if err == nil {
 		t.Fatal("run: no error")
 	}
@@ -247,7 +273,7 @@ func TestReadyWhenDatabaseAppears(t *testing.T) {
 		t.Errorf("/livez with the database down: %d %s", code, body)
 	}
 	code, body := status(t, base+"/readyz")
-	if code != http.StatusServiceUnavailable || !strings.HasPrefix(body, "not ready: postgres") {
+	if code != http.StatusServiceUnavailable || body != "not ready" {
 		t.Errorf("/readyz with the database down: %d %s", code, body)
 	}
 	var out strings.Builder
@@ -265,8 +291,33 @@ func TestReadyWhenDatabaseAppears(t *testing.T) {
 	})
 }
 
-// A wrong password: the readiness body says why, and the secret from the
-// file appears in no response and no log line.
+// newTestServer builds the service's parts as run does, with the JSON log
+// in logw, and serves its handler until the test ends.
+func newTestServer(t *testing.T, getenv func(string) string, logw io.Writer) (*server, string) {
+	t.Helper()
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tel, err := newTelemetry(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tel.shutdown(io.Discard) })
+	d, err := newDeps(cfg, tel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.close)
+	srv := newServer(cfg, d, tel, logw)
+	ts := httptest.NewServer(srv.http.Handler)
+	t.Cleanup(ts.Close)
+	return srv, ts.URL
+}
+
+// A wrong password: the reason goes to the log, the client gets a fixed
+// body (a pgx error names the user, database and address), and the secret
+// from the file appears in neither.
 func TestSecretNeverShown(t *testing.T) {
 	const secret = "s3cr3t-Pa55w0rd"
 	pw := filepath.Join(t.TempDir(), "db-password")
@@ -274,14 +325,74 @@ func TestSecretNeverShown(t *testing.T) {
 		t.Fatal(err)
 	}
 	getenv := stackEnv(t, map[string]string{"DATABASE_PASSWORD_FILE": pw, "SHUTDOWN_DELAY": "0s"})
-	base := startApp(t, getenv)
+	logs := &testkit.Buffer{}
+	_, base := newTestServer(t, getenv, logs)
 	code, body := status(t, base+"/readyz")
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "password authentication failed") {
-		t.Errorf("/readyz with a wrong password: %d %s", code, body)
+	if code != http.StatusServiceUnavailable || body != "not ready" {
+		t.Errorf("/readyz with a wrong password: %d %q, want 503 \"not ready\"", code, body)
 	}
-	if strings.Contains(body, secret) {
-		t.Errorf("/readyz shows the password: %s", body)
+	if !strings.Contains(logs.String(), "password authentication failed") {
+		t.Errorf("the log does not say why: %s", logs.String())
 	}
+	u, _ := url.Parse(getenv("DATABASE_URL"))
+	for _, s := range []string{secret, u.User.Username()} {
+		if strings.Contains(body, s) {
+			t.Errorf("/readyz shows %q: %s", s, body)
+		}
+	}
+	if strings.Contains(logs.String(), secret) {
+		t.Errorf("the log shows the password: %s", logs.String())
+	}
+}
+
+// Redis down: reads degrade to the database, so the pod stays ready; the
+// outage shows in redis_up and one log line.
+func TestReadyWithoutRedis(t *testing.T) {
+	p := faultproxy.New(t, testkit.Require(t, testkit.Redis))
+	p.Cut()
+	logs := &testkit.Buffer{}
+	_, base := newTestServer(t, stackEnv(t, map[string]string{"REDIS_ADDR": p.Addr()}), logs)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if code, body := status(t, base+"/readyz"); code != http.StatusOK {
+			return fmt.Errorf("/readyz with Redis down: %d %s", code, body)
+		}
+		return nil
+	})
+	if got := redisUp(t, base); got != "0" {
+		t.Errorf("redis_up with Redis down: %q, want 0", got)
+	}
+	if n := strings.Count(logs.String(), "redis unreachable"); n != 1 {
+		t.Errorf("%d log lines about Redis, want 1:\n%s", n, logs.String())
+	}
+	p.Restore(t)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		status(t, base+"/readyz")
+		if got := redisUp(t, base); got != "1" {
+			return fmt.Errorf("redis_up after Redis came back: %q", got)
+		}
+		return nil
+	})
+}
+
+// redisUp is the value of the redis_up gauge on /metrics.
+func redisUp(t *testing.T, base string) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "redis_up "); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 func TestHealthcheckFailsWithoutServer(t *testing.T) {
@@ -297,6 +408,11 @@ func TestHealthcheckFailsWithoutServer(t *testing.T) {
 // new value (a miss that refills the cache), never the stale one.
 func TestPutInvalidatesCache(t *testing.T) {
 	base := startApp(t, stackEnv(t, map[string]string{"SHUTDOWN_DELAY": "0s"}))
+	// run sets the global propagator, so instrumented clients pass
+	// traceparent on (the default global one is a no-op).
+	if f := otel.GetTextMapPropagator().Fields(); !slices.Contains(f, "traceparent") {
+		t.Errorf("global propagator fields %v, want traceparent", f)
+	}
 	testkit.Eventually(t, 10*time.Second, func() error {
 		if code, body := status(t, base+"/readyz"); code != http.StatusOK {
 			return fmt.Errorf("/readyz: %d %s", code, body)

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync/atomic"
 	"time"
 
@@ -21,13 +20,16 @@ type server struct {
 	deps     *deps
 	http     *http.Server
 	log      *slog.Logger
+	tel      *telemetry
 	draining atomic.Bool
+	redisBad atomic.Bool   // last Redis ping failed: log transitions only
 	done     chan struct{} // closed when Serve has returned
 }
 
-func newServer(cfg *config, d *deps, tel *telemetry) *server {
-	s := &server{cfg: cfg, deps: d, done: make(chan struct{}),
-		log: slog.New(slog.NewJSONHandler(os.Stderr, nil))}
+// newServer logs JSON to logw (os.Stderr in main).
+func newServer(cfg *config, d *deps, tel *telemetry, logw io.Writer) *server {
+	s := &server{cfg: cfg, deps: d, tel: tel, done: make(chan struct{}),
+		log: slog.New(slog.NewJSONHandler(logw, nil))}
 	mux := http.NewServeMux()
 	// Liveness checks the process only. A liveness probe that checked the
 	// database would restart every pod during a database outage.
@@ -86,11 +88,36 @@ func (s *server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
+	// The reason goes to the log, never to the client: a pgx error names
+	// the user, the database and the address.
 	if err := s.deps.ready(ctx); err != nil {
-		http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+		s.log.Error("not ready", "err", err)
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
 		return
 	}
+	s.checkRedis(ctx)
 	fmt.Fprintln(w, "ready")
+}
+
+// checkRedis reports Redis health in the redis_up gauge and the log, not in
+// readiness: reads degrade to the database when Redis fails, and a Redis
+// outage that failed readiness would take every pod out of the Service.
+func (s *server) checkRedis(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	err := s.deps.redis.Ping(ctx).Err()
+	switch {
+	case err != nil:
+		s.tel.redisUp.Set(0)
+		if !s.redisBad.Swap(true) {
+			s.log.Warn("redis unreachable, reads go to the database", "err", err)
+		}
+	default:
+		s.tel.redisUp.Set(1)
+		if s.redisBad.Swap(false) {
+			s.log.Info("redis reachable again")
+		}
+	}
 }
 
 func (s *server) getItem(w http.ResponseWriter, r *http.Request) {

@@ -65,8 +65,9 @@ func (d *deps) close() {
 	_ = d.redis.Close()
 }
 
-// ready checks both dependencies; on the first success it creates the
-// table, so an instance that started before its database needs no restart.
+// ready checks PostgreSQL, the one dependency the service cannot serve
+// without; on the first success it creates the table, so an instance that
+// started before its database needs no restart.
 func (d *deps) ready(ctx context.Context) error {
 	if err := d.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres: %w", err)
@@ -77,9 +78,6 @@ func (d *deps) ready(ctx context.Context) error {
 			return fmt.Errorf("postgres: create table: %w", err)
 		}
 		d.schema.Store(true)
-	}
-	if err := d.redis.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
 	}
 	return nil
 }
