@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"time"
@@ -41,6 +42,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	nc, err := nats.Connect(cmp.Or(getenv("NATS_URL"), "nats://localhost:4222"),
 		nats.Name("06-nats-jetstream"), nats.Timeout(2*time.Second))
 	if err != nil {
+		// A URL that does not parse comes back as the *url.Error of url.Parse,
+		// which quotes the whole URL, password included: say so without it.
+		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
+			return errors.New("connect nats: invalid NATS_URL")
+		}
 		return fmt.Errorf("connect nats: %w", err)
 	}
 	defer nc.Close()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -222,4 +223,19 @@ func fetchOne(t *testing.T, c jetstream.Consumer, wait time.Duration) jetstream.
 	}
 	t.Fatalf("no message within %s (%v)", wait, b.Error())
 	return nil
+}
+
+// TestRun_malformed_NATS_URL_keeps_the_password_out: url.Parse errors quote
+// the whole URL; run must fail without the password in its error chain.
+func TestRun_malformed_NATS_URL_keeps_the_password_out(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Pa55w0rd"
+	err := run(t.Context(), []string{"-stream", testkit.Name(t)}, testkit.Getenv(t, map[string]string{"NATS_URL": "nats://svc:" + secret + "@localhost:4222%"}), io.Discard)
+	if err == nil {
+		t.Fatal("run succeeded with a malformed NATS_URL")
+	}
+	testkit.NoSecret(t, err, secret)
+	if !strings.Contains(err.Error(), "invalid NATS_URL") {
+		t.Errorf("err = %v, want it to name NATS_URL", err)
+	}
 }
