@@ -239,3 +239,51 @@ func TestRun_malformed_NATS_URL_keeps_the_password_out(t *testing.T) {
 		t.Errorf("err = %v, want it to name NATS_URL", err)
 	}
 }
+
+// TestDeadLetter_is_deduplicated_by_stream_and_sequence: messages without a
+// Nats-Msg-Id are each stored; the same message twice is stored once.
+func TestDeadLetter_is_deduplicated_by_stream_and_sequence(t *testing.T) {
+	t.Parallel()
+	_, js := connect(t)
+	name, s := newStream(t, js)
+	dlq := name + ".dlq.orders"
+	for i, seq := range []uint64{1, 2, 1} {
+		dup, err := deadLetter(t.Context(), js, dlq, name, []byte("x"), seq, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := i == 2; dup != want {
+			t.Errorf("dead letter %d (seq %d): duplicate %t, want %t", i, seq, dup, want)
+		}
+	}
+	info, err := s.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 2 {
+		t.Errorf("DLQ holds %d messages, want 2 (one per original sequence)", info.State.Msgs)
+	}
+}
+
+// TestHandle_naks_a_poison_message_it_could_not_dead_letter: when the dead
+// letter cannot be stored, the message is delivered again instead of dropped.
+func TestHandle_naks_a_poison_message_it_could_not_dead_letter(t *testing.T) {
+	t.Parallel()
+	_, js := connect(t)
+	name, s := newStream(t, js)
+	if _, err := js.Publish(t.Context(), name+".orders.new", []byte("{nope")); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := s.CreateOrUpdateConsumer(t.Context(), ConsumerConfig(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &histories{byseq: map[uint64][]string{}, ids: map[uint64]string{}, done: make(chan struct{}, 64)}
+	// No stream captures this subject: the dead-letter publish fails.
+	handle(t.Context(), js, "nowhere."+name, h, fetchOne(t, cons, 5*time.Second))
+	again := fetchOne(t, cons, 10*time.Second)
+	if md, _ := again.Metadata(); md == nil || md.NumDelivered != 2 {
+		t.Fatalf("redelivery %+v, want delivery 2", md)
+	}
+	_ = again.Term()
+}
