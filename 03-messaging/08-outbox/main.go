@@ -37,8 +37,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
-	if err != nil { // pgx redacts the password in its parse errors
-		return fmt.Errorf("connect postgres: %w", err)
+	if err != nil {
+		// Not wrapped: a parse error's fields may hold the connection string.
+		return errors.New("connect postgres: invalid DATABASE_URL")
 	}
 	defer pool.Close()
 	conn, err := dial(cmp.Or(getenv("AMQP_URL"), "amqp://guest:guest@localhost:5672/"))
