@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -195,5 +196,62 @@ func TestPasswordNeverInErrors(t *testing.T) {
 				t.Errorf("password in error: %s", strings.ReplaceAll(s, secret, "[REDACTED]"))
 			}
 		}
+	}
+}
+
+// TestPublishConfirmed_is_persistent_and_fails_when_unroutable: a confirmed
+// message survives a broker restart, and one no queue takes is an error.
+func TestPublishConfirmed_is_persistent_and_fails_when_unroutable(t *testing.T) {
+	t.Parallel()
+	prefix := testkit.Name(t)
+	cleanup(t, testkit.Endpoint(testkit.RabbitMQ), prefix)
+	s, _, _ := session(t, prefix)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	err := PublishConfirmed(ctx, s, "", prefix+".nowhere", amqp.Publishing{MessageId: "lost", Body: []byte("x")})
+	if !errors.Is(err, errUnroutable) || !strings.Contains(err.Error(), "NO_ROUTE") {
+		t.Fatalf("unroutable publish: err = %v, want errUnroutable with NO_ROUTE", err)
+	}
+	if err := PublishConfirmed(ctx, s, "", prefix+".jobs", amqp.Publishing{MessageId: "kept", Body: []byte("y")}); err != nil {
+		t.Fatalf("routable publish after an unroutable one: %v", err)
+	}
+	ch, err := s.Channel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok, err := ch.Get(prefix+".jobs", true)
+	if err != nil || !ok || d.MessageId != "kept" || d.DeliveryMode != amqp.Persistent {
+		t.Fatalf("get: ok=%t err=%v id=%q mode=%d, want kept, persistent", ok, err, d.MessageId, d.DeliveryMode)
+	}
+}
+
+// TestConsume_cancels_its_consumer_on_return: once Consume returns, the
+// broker delivers nothing more to the channel it leaves open.
+func TestConsume_cancels_its_consumer_on_return(t *testing.T) {
+	t.Parallel()
+	prefix := testkit.Name(t)
+	cleanup(t, testkit.Endpoint(testkit.RabbitMQ), prefix)
+	s, _, _ := session(t, prefix)
+	ch, err := s.Channel(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Consume(ctx, s, prefix+".jobs", func(amqp.Delivery) {}) }()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		q, err := ch.QueueDeclarePassive(prefix+".jobs", true, false, false, false, nil)
+		if err == nil && q.Consumers != 1 {
+			err = fmt.Errorf("%d consumers", q.Consumers)
+		}
+		return err
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclarePassive(prefix+".jobs", true, false, false, false, nil)
+	if err != nil || q.Consumers != 0 {
+		t.Fatalf("after Consume returned: %d consumers (err %v), want 0", q.Consumers, err)
 	}
 }
