@@ -24,6 +24,20 @@ func main() {
 	}
 }
 
+// options for the stream client. NewClient rewrites what it is given
+// (MaxRetries -1 becomes 0), so each client gets a new value.
+func options(addr string) *redis.Options {
+	return &redis.Options{
+		Addr: addr,
+		// The default 3 re-sends a command after a read timeout: an XADD the
+		// server already ran is added twice. Retry where you know it is safe.
+		MaxRetries: -1,
+		// Off by default: a context deadline then does not stop a command
+		// that is already running, a blocking XREADGROUP included.
+		ContextTimeoutEnabled: true,
+	}
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("07-redis-streams", flag.ContinueOnError)
 	stream := fs.String("stream", "events", "stream key")
@@ -33,7 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	rdb := redis.NewClient(&redis.Options{Addr: cmp.Or(getenv("REDIS_ADDR"), "localhost:6379")})
+	rdb := redis.NewClient(options(cmp.Or(getenv("REDIS_ADDR"), "localhost:6379")))
 	defer rdb.Close()
 
 	// The demo's own keys: a rerun starts from an empty stream.
