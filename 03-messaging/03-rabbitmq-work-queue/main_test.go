@@ -312,3 +312,57 @@ func TestRejectsBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadLetterTellsItsReturnFromOthers: a return of another message that
+// is still waiting does not fail a dead letter that was stored; the dead
+// letter's own return (no dead queue) does, and the delivery is requeued.
+func TestDeadLetterTellsItsReturnFromOthers(t *testing.T) {
+	t.Parallel()
+	_, ch, q := connect(t, testkit.Require(t, testkit.RabbitMQ))
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	returns := DrainReturns(ch)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	publish := func(key, id string) {
+		t.Helper()
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", key, true, false,
+			amqp.Publishing{MessageId: id, Body: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := dc.WaitContext(ctx); err != nil || !ok {
+			t.Fatalf("confirm %s: %t %v", id, ok, err)
+		}
+	}
+	publish(q+".nowhere", "other") // returned, and nobody takes it yet
+	publish(q, "m-1")
+	d, ok, err := ch.Get(q, false)
+	if err != nil || !ok {
+		t.Fatalf("get: %t %v", ok, err)
+	}
+	if err := deadLetter(ctx, ch, returns, q+".dead", d, errors.New("bad")); err != nil {
+		t.Fatalf("dead letter stored, yet: %v", err)
+	}
+	if n := ready(t, ch, q+".dead"); n != 1 {
+		t.Fatalf("dead queue holds %d, want 1", n)
+	}
+	if _, ok := returns.Take("other"); !ok {
+		t.Error("the other message's return was lost")
+	}
+
+	publish(q, "m-2")
+	if d, ok, err = ch.Get(q, false); err != nil || !ok {
+		t.Fatalf("get: %t %v", ok, err)
+	}
+	if err := deadLetter(ctx, ch, returns, q+".missing", d, errors.New("bad")); err == nil || !strings.Contains(err.Error(), "NO_ROUTE") {
+		t.Fatalf("dead letter to no queue: err = %v, want the return reported", err)
+	}
+	testkit.Eventually(t, 5*time.Second, func() error { // the nack is asynchronous
+		if n := ready(t, ch, q); n != 1 {
+			return fmt.Errorf("queue holds %d, want the delivery requeued", n)
+		}
+		return nil
+	})
+}
