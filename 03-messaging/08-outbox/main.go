@@ -31,6 +31,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("08-outbox", flag.ContinueOnError)
 	prefix := fs.String("prefix", "outbox_demo", "prefix of the demo's tables and queue")
+	// Off by default: a copied service that dropped its tables and purged
+	// its queues at every start would destroy data on each restart.
+	reset := fs.Bool("reset", false, "drop the demo's tables and purge its queues first (a demo rerun starts empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,12 +55,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("open channel: %w", err)
 	}
 	t := tables(*prefix)
-	if err := t.create(ctx, pool); err != nil { // the demo's own tables, fresh each run
+	if err := t.create(ctx, pool, *reset); err != nil {
 		return err
 	}
 	for _, q := range []string{*prefix, *prefix + ".dead"} {
 		if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
 			return fmt.Errorf("declare queue: %w", err)
+		}
+		if !*reset {
+			continue
 		}
 		if _, err := ch.QueuePurge(q, false); err != nil {
 			return fmt.Errorf("purge queue: %w", err)

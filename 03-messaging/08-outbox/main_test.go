@@ -58,7 +58,7 @@ func setup(t *testing.T) env {
 
 func (e env) prepare(t *testing.T) *amqp.Channel {
 	t.Helper()
-	if err := e.t.create(t.Context(), e.pool); err != nil {
+	if err := e.t.create(t.Context(), e.pool, false); err != nil {
 		t.Fatal(err)
 	}
 	ch := e.channel(t)
@@ -100,7 +100,7 @@ func TestRun(t *testing.T) {
 	getenv := testkit.Getenv(t, nil)
 	for i := range 2 { // a rerun starts from fresh tables and empty queues
 		var out bytes.Buffer
-		if err := run(t.Context(), []string{"-prefix", e.prefix}, getenv, &out); err != nil {
+		if err := run(t.Context(), []string{"-prefix", e.prefix, "-reset"}, getenv, &out); err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
 		testkit.CheckReadme(t, 0, strings.ReplaceAll(out.String(), e.prefix, "outbox_demo"))
@@ -115,6 +115,27 @@ func TestRun(t *testing.T) {
 	if err != nil || !ok || d.MessageId != "bad-1" || d.Headers["x-error"] != `unknown type "order.cancelled"` {
 		t.Fatalf("dead queue: ok=%t err=%v id=%q x-error=%v", ok, err, d.MessageId, d.Headers["x-error"])
 	}
+	// Without -reset nothing that was there is dropped or purged.
+	if _, err := e.pool.Exec(t.Context(), fmt.Sprintf(`INSERT INTO %s (id, cents) VALUES ('kept', 1)`,
+		pgx.Identifier{e.t.Orders}.Sanitize())); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.channel(t).PublishWithContext(t.Context(), "", e.prefix+".dead", false, false,
+		amqp.Publishing{MessageId: "kept", Body: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t.Context(), []string{"-prefix", e.prefix}, getenv, &bytes.Buffer{}); err != nil {
+		t.Fatalf("run without -reset: %v", err)
+	}
+	if n := e.count(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE id = 'kept'`, pgx.Identifier{e.t.Orders}.Sanitize())); n != 1 {
+		t.Error("a run without -reset dropped the orders table")
+	}
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if q, err := e.channel(t).QueueDeclarePassive(e.prefix+".dead", true, false, false, false, nil); err != nil || q.Messages < 2 {
+			return fmt.Errorf("dead queue: %d messages, want the earlier ones kept (%w)", q.Messages, err)
+		}
+		return nil
+	})
 }
 
 func TestOrderAndEventCommitTogether(t *testing.T) {

@@ -20,22 +20,29 @@ func tables(prefix string) Tables {
 	return Tables{prefix + "_orders", prefix + "_outbox", prefix + "_processed", prefix + "_ledger"}
 }
 
-func (t Tables) create(ctx context.Context, pool *pgxpool.Pool) error {
+// create makes the tables if they are missing. reset drops them first: the
+// demo's -reset, never something a service does when it starts.
+func (t Tables) create(ctx context.Context, pool *pgxpool.Pool, reset bool) error {
 	id := func(s string) string { return pgx.Identifier{s}.Sanitize() }
+	if reset {
+		if _, err := pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %s, %s, %s, %s`,
+			id(t.Orders), id(t.Outbox), id(t.Processed), id(t.Ledger))); err != nil {
+			return fmt.Errorf("drop tables: %w", err)
+		}
+	}
 	_, err := pool.Exec(ctx, fmt.Sprintf(`
-		DROP TABLE IF EXISTS %[1]s, %[2]s, %[3]s, %[4]s;
-		CREATE TABLE %[1]s (id text PRIMARY KEY, cents bigint NOT NULL CHECK (cents > 0));
-		CREATE TABLE %[2]s (
+		CREATE TABLE IF NOT EXISTS %[1]s (id text PRIMARY KEY, cents bigint NOT NULL CHECK (cents > 0));
+		CREATE TABLE IF NOT EXISTS %[2]s (
 			id         bigserial   PRIMARY KEY,
 			message_id text        NOT NULL UNIQUE,
 			payload    jsonb       NOT NULL,
 			created_at timestamptz NOT NULL DEFAULT now(),
 			sent_at    timestamptz
 		);
-		CREATE INDEX ON %[2]s (id) WHERE sent_at IS NULL;
-		CREATE TABLE %[3]s (message_id text PRIMARY KEY);
-		CREATE TABLE %[4]s (order_id text NOT NULL, cents bigint NOT NULL);`,
-		id(t.Orders), id(t.Outbox), id(t.Processed), id(t.Ledger)))
+		CREATE INDEX IF NOT EXISTS %[5]s ON %[2]s (id) WHERE sent_at IS NULL;
+		CREATE TABLE IF NOT EXISTS %[3]s (message_id text PRIMARY KEY);
+		CREATE TABLE IF NOT EXISTS %[4]s (order_id text NOT NULL, cents bigint NOT NULL);`,
+		id(t.Orders), id(t.Outbox), id(t.Processed), id(t.Ledger), id(t.Outbox+"_unsent")))
 	if err != nil {
 		return fmt.Errorf("create tables: %w", err)
 	}
