@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -42,6 +43,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet("07-redis-streams", flag.ContinueOnError)
 	stream := fs.String("stream", "events", "stream key")
 	minIdle := fs.Duration("min-idle", 100*time.Millisecond, "claim entries pending this long")
+	// Off by default: a copied service that deleted its stream at every
+	// start would lose every entry not yet processed on each restart.
+	reset := fs.Bool("reset", false, "delete the stream and its dead stream first (a demo rerun starts empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -50,13 +54,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rdb := redis.NewClient(options(cmp.Or(getenv("REDIS_ADDR"), "localhost:6379")))
 	defer rdb.Close()
 
-	// The demo's own keys: a rerun starts from an empty stream.
-	if err := rdb.Del(ctx, *stream, *stream+".dead").Err(); err != nil {
-		return fmt.Errorf("reset: %w", err)
+	if *reset {
+		if err := rdb.Del(ctx, *stream, *stream+".dead").Err(); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
 	}
 	// MKSTREAM creates the stream with the group; "$" would skip entries
-	// added before the group existed, "0" reads them too.
-	if err := rdb.XGroupCreateMkStream(ctx, *stream, "workers", "0").Err(); err != nil {
+	// added before the group existed, "0" reads them too. BUSYGROUP: the
+	// group exists already, which is what a restart finds.
+	if err := rdb.XGroupCreateMkStream(ctx, *stream, "workers", "0").Err(); err != nil &&
+		!strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		return fmt.Errorf("xgroup create: %w", err)
 	}
 	payloads := []string{

@@ -40,7 +40,7 @@ func TestRun(t *testing.T) {
 	getenv := testkit.Getenv(t, map[string]string{"REDIS_ADDR": testkit.Endpoint(testkit.Redis)})
 	for i := range 2 { // a rerun starts from an empty stream
 		var out bytes.Buffer
-		if err := run(t.Context(), []string{"-stream", stream, "-min-idle", "20ms"}, getenv, &out); err != nil {
+		if err := run(t.Context(), []string{"-stream", stream, "-min-idle", "20ms", "-reset"}, getenv, &out); err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
 		got := strings.ReplaceAll(out.String(), stream, "events")
@@ -51,6 +51,13 @@ func TestRun(t *testing.T) {
 	}
 	if p := rdb.XPending(t.Context(), stream, "workers").Val(); p.Count != 0 {
 		t.Errorf("%d entries still pending, want 0", p.Count)
+	}
+	// Without -reset the streams are kept: the dead letters add up.
+	if err := run(t.Context(), []string{"-stream", stream, "-min-idle", "20ms"}, getenv, &bytes.Buffer{}); err != nil {
+		t.Fatalf("run without -reset: %v", err)
+	}
+	if n := rdb.XLen(t.Context(), stream+".dead").Val(); n != 6 {
+		t.Errorf("dead stream holds %d entries after a run without -reset, want 6", n)
 	}
 }
 
