@@ -61,7 +61,7 @@ func TestRun(t *testing.T) {
 	})
 	var out strings.Builder
 	getenv := testkit.Getenv(t, map[string]string{"NATS_URL": testkit.Require(t, testkit.NATS)})
-	if err := run(t.Context(), []string{"-stream", name}, getenv, &out); err != nil {
+	if err := run(t.Context(), []string{"-stream", name, "-reset"}, getenv, &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	testkit.CheckReadme(t, 0, strings.ReplaceAll(out.String(), name, "DEMO_ORDERS"))
@@ -85,6 +85,23 @@ func TestRun(t *testing.T) {
 	want := "4 decode order: invalid character 'n' looking for beginning of object key string|5 max deliveries (3) reached"
 	if got := strings.Join(reasons, "|"); got != want {
 		t.Errorf("DLQ holds %q, want %q", got, want)
+	}
+
+	// Without -reset the stream is not deleted: same creation time after a
+	// run (which cannot finish: the orders were consumed already).
+	before, err := s.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	_ = run(ctx, []string{"-stream", name}, getenv, io.Discard)
+	after, err := js.Stream(t.Context(), name)
+	if err != nil {
+		t.Fatalf("stream gone after a run without -reset: %v", err)
+	}
+	if c := after.CachedInfo().Created; !c.Equal(before.Created) || after.CachedInfo().State.Msgs < before.State.Msgs {
+		t.Errorf("a run without -reset recreated the stream (created %s, was %s)", c, before.Created)
 	}
 }
 
