@@ -69,7 +69,7 @@ func TestRun(t *testing.T) {
 	t.Cleanup(func() { deleteQueues(t, q) })
 	for i := range 2 { // a rerun starts from an empty queue
 		var out bytes.Buffer
-		if err := run(t.Context(), []string{"-queue", q}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &out); err != nil {
+		if err := run(t.Context(), []string{"-queue", q, "-reset"}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &out); err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
 		testkit.CheckReadme(t, 0, strings.ReplaceAll(out.String(), q, "jobs"))
@@ -85,6 +85,18 @@ func TestRun(t *testing.T) {
 	}
 	if n := ready(t, ch, q); n != 0 {
 		t.Errorf("%s holds %d messages after the run, want 0", q, n)
+	}
+	// Without -reset nothing is purged: a message already in the dead queue
+	// is still there for the run to read back.
+	if err := ch.PublishWithContext(t.Context(), "", q+".dead", false, false, amqp.Publishing{Body: []byte("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-queue", q}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &out); err != nil {
+		t.Fatalf("run without -reset: %v", err)
+	}
+	if !strings.Contains(out.String(), `"kept"`) {
+		t.Errorf("a run without -reset purged the dead queue:\n%s", out.String())
 	}
 }
 

@@ -47,7 +47,7 @@ func TestRun(t *testing.T) {
 	cleanup(t, url, prefix)
 	for i := range 2 { // a rerun starts from empty queues
 		var out bytes.Buffer
-		if err := run(t.Context(), []string{"-prefix", prefix}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &out); err != nil {
+		if err := run(t.Context(), []string{"-prefix", prefix, "-reset"}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &out); err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
 		testkit.CheckReadme(t, 0, strings.ReplaceAll(out.String(), prefix, "orders"))
@@ -65,6 +65,16 @@ func TestRun(t *testing.T) {
 	d, ok, err := ch.Get(prefix+".parked", true)
 	if err != nil || !ok || string(d.Body) != "order-8" || d.Headers["x-error"] != "card declined" {
 		t.Fatalf("parked: ok=%t err=%v body=%q x-error=%v, want order-8 with its reason", ok, err, d.Body, d.Headers["x-error"])
+	}
+	// Without -reset nothing is purged: a parked message waits for a person.
+	if err := ch.PublishWithContext(t.Context(), "", prefix+".parked", false, false, amqp.Publishing{Body: []byte("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t.Context(), []string{"-prefix", prefix}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &bytes.Buffer{}); err != nil {
+		t.Fatalf("run without -reset: %v", err)
+	}
+	if d, ok, err := ch.Get(prefix+".parked", true); err != nil || !ok || string(d.Body) != "kept" {
+		t.Fatalf("parked after a run without -reset: ok=%t err=%v body=%q, want the earlier message kept", ok, err, d.Body)
 	}
 }
 
