@@ -158,7 +158,8 @@ func publishOnce(ctx context.Context, ch *amqp.Channel, returns <-chan amqp.Retu
 	defer cancel()
 	for drained := false; !drained; { // returns of an earlier, abandoned publish
 		select {
-		case <-returns:
+		case _, open := <-returns:
+			drained = !open // closed with the channel: the publish below fails
 		default:
 			drained = true
 		}
