@@ -7,6 +7,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,7 +42,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	brokers := strings.Split(cmp.Or(getenv("KAFKA_BROKERS"), "localhost:9092"), ",")
 	pool, err := pgxpool.New(ctx, cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
 	if err != nil {
-		return fmt.Errorf("connect: %w", err)
+		// Not wrapped: pgconn.ParseConfigError keeps the connection string,
+		// password included, in a field that %#v and errors.As expose.
+		return errors.New("connect: invalid DATABASE_URL")
 	}
 	defer pool.Close()
 	pay := &Payments{Pool: pool, Group: *topic + "-billing"}

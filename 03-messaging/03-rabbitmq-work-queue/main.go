@@ -30,6 +30,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet("03-rabbitmq-work-queue", flag.ContinueOnError)
 	queue := fs.String("queue", "jobs", "queue name")
 	workers := fs.Int("workers", 2, "concurrent workers, one channel each")
+	// Off by default: a copied service that purged its queues at every start
+	// would throw away every waiting message on each restart.
+	reset := fs.Bool("reset", false, "purge the demo's queues first (a demo rerun starts empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -52,7 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := declare(pub, *queue); err != nil {
 		return err
 	}
-	for _, q := range []string{*queue, *queue + ".dead"} { // a rerun starts empty
+	for _, q := range []string{*queue, *queue + ".dead"} {
+		if !*reset {
+			continue
+		}
 		if _, err := pub.QueuePurge(q, false); err != nil {
 			return fmt.Errorf("purge %s: %w", q, err)
 		}

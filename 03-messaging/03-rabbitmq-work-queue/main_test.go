@@ -69,7 +69,7 @@ func TestRun(t *testing.T) {
 	t.Cleanup(func() { deleteQueues(t, q) })
 	for i := range 2 { // a rerun starts from an empty queue
 		var out bytes.Buffer
-		if err := run(t.Context(), []string{"-queue", q}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &out); err != nil {
+		if err := run(t.Context(), []string{"-queue", q, "-reset"}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &out); err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
 		testkit.CheckReadme(t, 0, strings.ReplaceAll(out.String(), q, "jobs"))
@@ -85,6 +85,18 @@ func TestRun(t *testing.T) {
 	}
 	if n := ready(t, ch, q); n != 0 {
 		t.Errorf("%s holds %d messages after the run, want 0", q, n)
+	}
+	// Without -reset nothing is purged: a message already in the dead queue
+	// is still there for the run to read back.
+	if err := ch.PublishWithContext(t.Context(), "", q+".dead", false, false, amqp.Publishing{Body: []byte("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(t.Context(), []string{"-queue", q}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &out); err != nil {
+		t.Fatalf("run without -reset: %v", err)
+	}
+	if !strings.Contains(out.String(), `"kept"`) {
+		t.Errorf("a run without -reset purged the dead queue:\n%s", out.String())
 	}
 }
 
@@ -311,4 +323,58 @@ func TestRejectsBadFlags(t *testing.T) {
 			t.Errorf("%v: err = %v, want one naming the bad value", args, err)
 		}
 	}
+}
+
+// TestDeadLetterTellsItsReturnFromOthers: a return of another message that
+// is still waiting does not fail a dead letter that was stored; the dead
+// letter's own return (no dead queue) does, and the delivery is requeued.
+func TestDeadLetterTellsItsReturnFromOthers(t *testing.T) {
+	t.Parallel()
+	_, ch, q := connect(t, testkit.Require(t, testkit.RabbitMQ))
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	returns := DrainReturns(ch)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	publish := func(key, id string) {
+		t.Helper()
+		dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", key, true, false,
+			amqp.Publishing{MessageId: id, Body: []byte(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := dc.WaitContext(ctx); err != nil || !ok {
+			t.Fatalf("confirm %s: %t %v", id, ok, err)
+		}
+	}
+	publish(q+".nowhere", "other") // returned, and nobody takes it yet
+	publish(q, "m-1")
+	d, ok, err := ch.Get(q, false)
+	if err != nil || !ok {
+		t.Fatalf("get: %t %v", ok, err)
+	}
+	if err := deadLetter(ctx, ch, returns, q+".dead", d, errors.New("bad")); err != nil {
+		t.Fatalf("dead letter stored, yet: %v", err)
+	}
+	if n := ready(t, ch, q+".dead"); n != 1 {
+		t.Fatalf("dead queue holds %d, want 1", n)
+	}
+	if _, ok := returns.Take("other"); !ok {
+		t.Error("the other message's return was lost")
+	}
+
+	publish(q, "m-2")
+	if d, ok, err = ch.Get(q, false); err != nil || !ok {
+		t.Fatalf("get: %t %v", ok, err)
+	}
+	if err := deadLetter(ctx, ch, returns, q+".missing", d, errors.New("bad")); err == nil || !strings.Contains(err.Error(), "NO_ROUTE") {
+		t.Fatalf("dead letter to no queue: err = %v, want the return reported", err)
+	}
+	testkit.Eventually(t, 5*time.Second, func() error { // the nack is asynchronous
+		if n := ready(t, ch, q); n != 1 {
+			return fmt.Errorf("queue holds %d, want the delivery requeued", n)
+		}
+		return nil
+	})
 }

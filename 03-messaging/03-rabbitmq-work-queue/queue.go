@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,9 +132,12 @@ func work(ctx context.Context, conn *amqp.Connection, queue string, prefetch int
 	if err != nil {
 		return fmt.Errorf("open channel: %w", err)
 	}
-	defer ch.Close()
+	returned := DrainReturns(ch)
+	defer func() {
+		_ = ch.Close()
+		<-returned.done // its goroutine ends with the channel
+	}()
 	closed := ch.NotifyClose(make(chan *amqp.Error, 1))
-	returned := ch.NotifyReturn(make(chan amqp.Return, 1))
 	if err := ch.Qos(prefetch, 0, false); err != nil {
 		return fmt.Errorf("qos: %w", err)
 	}
@@ -187,13 +191,19 @@ func work(ctx context.Context, conn *amqp.Connection, queue string, prefetch int
 
 // deadLetter republishes d to the dead queue with the reason, then acks it.
 // Mandatory: a missing dead queue returns the message (the return arrives
-// before the confirm), and the delivery is requeued instead of acked.
-func deadLetter(ctx context.Context, ch *amqp.Channel, returned <-chan amqp.Return,
+// before the confirm), and the delivery is requeued instead of acked. The
+// return is found by the dead letter's MessageId among what returned holds,
+// so a late return of another message is not taken for this one.
+func deadLetter(ctx context.Context, ch *amqp.Channel, returned *Returns,
 	dead string, d amqp.Delivery, reason error) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	id := d.MessageId
+	if id == "" { // the return must be told apart from others
+		id = "dead-" + rand.Text()
+	}
 	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", dead, true, false, amqp.Publishing{
-		Headers: amqp.Table{"x-error": reason.Error()}, ContentType: d.ContentType,
+		MessageId: id, Headers: amqp.Table{"x-error": reason.Error()}, ContentType: d.ContentType,
 		DeliveryMode: amqp.Persistent, Body: d.Body,
 	})
 	if err == nil {
@@ -203,10 +213,8 @@ func deadLetter(ctx context.Context, ch *amqp.Channel, returned <-chan amqp.Retu
 		}
 	}
 	if err == nil {
-		select {
-		case r := <-returned:
+		if r, ok := returned.Take(id); ok {
 			err = fmt.Errorf("returned %d %s", r.ReplyCode, r.ReplyText)
-		default:
 		}
 	}
 	if err != nil {
@@ -221,23 +229,81 @@ func deadLetter(ctx context.Context, ch *amqp.Channel, returned <-chan amqp.Retu
 type Returns struct {
 	mu   sync.Mutex
 	list []amqp.Return
+	take chan takeReq
 	done chan struct{}
+}
+
+type takeReq struct {
+	id    string
+	reply chan<- amqp.Return // buffered; MessageId "" when there is none
 }
 
 // DrainReturns registers a buffered listener on ch and starts the goroutine
 // that empties it; it ends when ch closes (see Wait).
 func DrainReturns(ch *amqp.Channel) *Returns {
-	r := &Returns{done: make(chan struct{})}
+	r := &Returns{take: make(chan takeReq), done: make(chan struct{})}
 	c := ch.NotifyReturn(make(chan amqp.Return, 16))
 	go func() {
 		defer close(r.done)
-		for ret := range c {
-			r.mu.Lock()
-			r.list = append(r.list, ret)
-			r.mu.Unlock()
+		for {
+			select {
+			case ret, ok := <-c:
+				if !ok {
+					return
+				}
+				r.add(ret)
+			case req := <-r.take:
+				// What the listener holds was returned before this request:
+				// store it first, so a return that preceded a confirm is seen.
+				for more := true; more; {
+					select {
+					case ret, ok := <-c:
+						if more = ok; ok {
+							r.add(ret)
+						}
+					default:
+						more = false
+					}
+				}
+				ret, _ := r.remove(req.id)
+				req.reply <- ret
+			}
 		}
 	}()
 	return r
+}
+
+func (r *Returns) add(ret amqp.Return) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = append(r.list, ret)
+}
+
+func (r *Returns) remove(id string) (amqp.Return, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, ret := range r.list {
+		if ret.MessageId == id {
+			r.list = append(r.list[:i], r.list[i+1:]...)
+			return ret, true
+		}
+	}
+	return amqp.Return{}, false
+}
+
+// Take removes and reports the return of the message with this (non-empty)
+// id, if the broker returned it. Call it after the message's confirm: the
+// broker sends a return before the confirm of the same message, and Take
+// stores everything the listener holds before it looks.
+func (r *Returns) Take(id string) (amqp.Return, bool) {
+	reply := make(chan amqp.Return, 1)
+	select {
+	case r.take <- takeReq{id: id, reply: reply}:
+		ret := <-reply
+		return ret, ret.MessageId != ""
+	case <-r.done:
+		return r.remove(id)
+	}
 }
 
 // Wait returns every message returned before the channel closed.

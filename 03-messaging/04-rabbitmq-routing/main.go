@@ -31,6 +31,9 @@ const retryDelay = 100 * time.Millisecond
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("04-rabbitmq-routing", flag.ContinueOnError)
 	prefix := fs.String("prefix", "orders", "prefix of every exchange and queue name")
+	// Off by default: a copied service that purged its queues at every start
+	// would throw away every waiting message on each restart.
+	reset := fs.Bool("reset", false, "purge the demo's queues first (a demo rerun starts empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -45,8 +48,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		},
 	}
 	defer s.Close()
-	if err := purge(ctx, s, *prefix); err != nil { // a rerun starts empty
-		return err
+	if *reset {
+		if err := purge(ctx, s, *prefix); err != nil {
+			return err
+		}
 	}
 	if err := showRouting(ctx, s, *prefix, stdout); err != nil {
 		return err

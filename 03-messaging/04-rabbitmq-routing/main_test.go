@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -46,7 +47,7 @@ func TestRun(t *testing.T) {
 	cleanup(t, url, prefix)
 	for i := range 2 { // a rerun starts from empty queues
 		var out bytes.Buffer
-		if err := run(t.Context(), []string{"-prefix", prefix}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &out); err != nil {
+		if err := run(t.Context(), []string{"-prefix", prefix, "-reset"}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &out); err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
 		testkit.CheckReadme(t, 0, strings.ReplaceAll(out.String(), prefix, "orders"))
@@ -64,6 +65,16 @@ func TestRun(t *testing.T) {
 	d, ok, err := ch.Get(prefix+".parked", true)
 	if err != nil || !ok || string(d.Body) != "order-8" || d.Headers["x-error"] != "card declined" {
 		t.Fatalf("parked: ok=%t err=%v body=%q x-error=%v, want order-8 with its reason", ok, err, d.Body, d.Headers["x-error"])
+	}
+	// Without -reset nothing is purged: a parked message waits for a person.
+	if err := ch.PublishWithContext(t.Context(), "", prefix+".parked", false, false, amqp.Publishing{Body: []byte("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t.Context(), []string{"-prefix", prefix}, testkit.Getenv(t, map[string]string{"AMQP_URL": url}), &bytes.Buffer{}); err != nil {
+		t.Fatalf("run without -reset: %v", err)
+	}
+	if d, ok, err := ch.Get(prefix+".parked", true); err != nil || !ok || string(d.Body) != "kept" {
+		t.Fatalf("parked after a run without -reset: ok=%t err=%v body=%q, want the earlier message kept", ok, err, d.Body)
 	}
 }
 
@@ -195,5 +206,62 @@ func TestPasswordNeverInErrors(t *testing.T) {
 				t.Errorf("password in error: %s", strings.ReplaceAll(s, secret, "[REDACTED]"))
 			}
 		}
+	}
+}
+
+// TestPublishConfirmed_is_persistent_and_fails_when_unroutable: a confirmed
+// message survives a broker restart, and one no queue takes is an error.
+func TestPublishConfirmed_is_persistent_and_fails_when_unroutable(t *testing.T) {
+	t.Parallel()
+	prefix := testkit.Name(t)
+	cleanup(t, testkit.Endpoint(testkit.RabbitMQ), prefix)
+	s, _, _ := session(t, prefix)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	err := PublishConfirmed(ctx, s, "", prefix+".nowhere", amqp.Publishing{MessageId: "lost", Body: []byte("x")})
+	if !errors.Is(err, errUnroutable) || !strings.Contains(err.Error(), "NO_ROUTE") {
+		t.Fatalf("unroutable publish: err = %v, want errUnroutable with NO_ROUTE", err)
+	}
+	if err := PublishConfirmed(ctx, s, "", prefix+".jobs", amqp.Publishing{MessageId: "kept", Body: []byte("y")}); err != nil {
+		t.Fatalf("routable publish after an unroutable one: %v", err)
+	}
+	ch, err := s.Channel(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok, err := ch.Get(prefix+".jobs", true)
+	if err != nil || !ok || d.MessageId != "kept" || d.DeliveryMode != amqp.Persistent {
+		t.Fatalf("get: ok=%t err=%v id=%q mode=%d, want kept, persistent", ok, err, d.MessageId, d.DeliveryMode)
+	}
+}
+
+// TestConsume_cancels_its_consumer_on_return: once Consume returns, the
+// broker delivers nothing more to the channel it leaves open.
+func TestConsume_cancels_its_consumer_on_return(t *testing.T) {
+	t.Parallel()
+	prefix := testkit.Name(t)
+	cleanup(t, testkit.Endpoint(testkit.RabbitMQ), prefix)
+	s, _, _ := session(t, prefix)
+	ch, err := s.Channel(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Consume(ctx, s, prefix+".jobs", func(amqp.Delivery) {}) }()
+	testkit.Eventually(t, 10*time.Second, func() error {
+		q, err := ch.QueueDeclarePassive(prefix+".jobs", true, false, false, false, nil)
+		if err == nil && q.Consumers != 1 {
+			err = fmt.Errorf("%d consumers", q.Consumers)
+		}
+		return err
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	q, err := ch.QueueDeclarePassive(prefix+".jobs", true, false, false, false, nil)
+	if err != nil || q.Consumers != 0 {
+		t.Fatalf("after Consume returned: %d consumers (err %v), want 0", q.Consumers, err)
 	}
 }

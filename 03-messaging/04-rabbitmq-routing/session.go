@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -23,10 +24,11 @@ type Session struct {
 	Setup       func(*amqp.Channel) error
 	OnReconnect func(lost error) // called after a successful redial
 
-	conn   *amqp.Connection
-	ch     *amqp.Channel
-	closed chan *amqp.Error
-	lost   error
+	conn    *amqp.Connection
+	ch      *amqp.Channel
+	closed  chan *amqp.Error
+	returns chan amqp.Return // unroutable mandatory publishes, see publishOnce
+	lost    error
 }
 
 // Channel returns the live channel, reconnecting with backoff (100 ms
@@ -106,6 +108,10 @@ func (s *Session) open() error {
 	// only the channel: listen on it, not only on the connection.
 	s.conn, s.ch = conn, ch
 	s.closed = ch.NotifyClose(make(chan *amqp.Error, 1))
+	// The library blocks its reader until a return is taken: the buffer
+	// holds the one return a publish can cause, and publishOnce empties it
+	// before each publish (a Session publishes one message at a time).
+	s.returns = ch.NotifyReturn(make(chan amqp.Return, 4))
 	return nil
 }
 
@@ -117,31 +123,48 @@ func (s *Session) Close() error {
 	return s.conn.Close()
 }
 
-// PublishConfirmed publishes msg and waits for the broker's confirm; a lost
-// connection or a nack means "not stored", so it reconnects and publishes
-// again until confirmed or ctx ends. At-least-once: a confirm lost with the
-// connection makes a duplicate, so consumers must be idempotent.
+// errUnroutable: the broker confirmed a mandatory message it could route to
+// no queue and returned it. Publishing again would not help.
+var errUnroutable = errors.New("unroutable")
+
+// PublishConfirmed publishes msg as persistent (a transient message is lost
+// when the broker restarts, confirmed or not) and mandatory (a message no
+// queue takes is returned, not silently dropped: that is an error), and
+// waits for the broker's confirm. A lost connection or a nack means "not
+// stored", so it reconnects and publishes again until confirmed or ctx
+// ends. At-least-once: a confirm lost with the connection makes a
+// duplicate, so consumers must be idempotent.
 func PublishConfirmed(ctx context.Context, s *Session, exchange, key string, msg amqp.Publishing) error {
+	msg.DeliveryMode = amqp.Persistent
 	for {
 		ch, err := s.Channel(ctx)
 		if err != nil {
 			return err
 		}
-		err = publishOnce(ctx, ch, exchange, key, msg)
+		err = publishOnce(ctx, ch, s.returns, exchange, key, msg)
 		if err == nil {
 			return nil
 		}
-		if ctx.Err() != nil {
+		if errors.Is(err, errUnroutable) || ctx.Err() != nil {
 			return fmt.Errorf("publish %s: %w", msg.MessageId, err)
 		}
 		s.Broken(err)
 	}
 }
 
-func publishOnce(ctx context.Context, ch *amqp.Channel, exchange, key string, msg amqp.Publishing) error {
+func publishOnce(ctx context.Context, ch *amqp.Channel, returns <-chan amqp.Return,
+	exchange, key string, msg amqp.Publishing) error {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, false, false, msg)
+	for drained := false; !drained; { // returns of an earlier, abandoned publish
+		select {
+		case _, open := <-returns:
+			drained = !open // closed with the channel: the publish below fails
+		default:
+			drained = true
+		}
+	}
+	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, exchange, key, true, false, msg)
 	if err != nil {
 		return err
 	}
@@ -149,7 +172,19 @@ func publishOnce(ctx context.Context, ch *amqp.Channel, exchange, key string, ms
 	if err == nil && !ok {
 		err = errors.New("nacked or connection lost before the confirm")
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// The broker sends basic.return before the confirm and the library
+	// hands it over before the confirm: if there is one, it is here now.
+	select {
+	case r, ok := <-returns:
+		if ok && r.MessageId == msg.MessageId {
+			return fmt.Errorf("%w: returned %d %s by %q key %q", errUnroutable, r.ReplyCode, r.ReplyText, exchange, key)
+		}
+	default:
+	}
+	return nil
 }
 
 // Consume hands every delivery of queue to handle until ctx ends,
@@ -162,7 +197,10 @@ func Consume(ctx context.Context, s *Session, queue string, handle func(amqp.Del
 		if err != nil {
 			return err
 		}
-		deliveries, err := ch.Consume(queue, "", false, false, false, false, nil)
+		// Our own tag, to cancel the consumer on return: otherwise the broker
+		// keeps delivering to a channel nobody reads until it is closed.
+		tag := "consume-" + queue + "-" + rand.Text()
+		deliveries, err := ch.Consume(queue, tag, false, false, false, false, nil)
 		if err != nil {
 			s.Broken(err)
 			continue
@@ -170,6 +208,9 @@ func Consume(ctx context.Context, s *Session, queue string, handle func(amqp.Del
 		for open := true; open; {
 			select {
 			case <-ctx.Done():
+				// Unacked deliveries still in the buffer go back to the queue
+				// when the channel closes.
+				_ = ch.Cancel(tag, false)
 				return nil
 			case d, ok := <-deliveries:
 				if open = ok; ok {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -11,7 +13,7 @@ import (
 // connect is retried like a reconnect, reconnects never give up, and what is
 // published while disconnected waits in a buffer. closed is closed when the
 // connection is closed for good (after Drain or Close). Later opts override.
-func Connect(url, name string, logf func(format string, args ...any),
+func Connect(rawURL, name string, logf func(format string, args ...any),
 	opts ...nats.Option) (nc *nats.Conn, closed <-chan struct{}, err error) {
 	done := make(chan struct{})
 	base := []nats.Option{
@@ -35,8 +37,13 @@ func Connect(url, name string, logf func(format string, args ...any),
 		nats.ReconnectHandler(func(c *nats.Conn) { logf("nats: reconnected to %s", c.ConnectedAddr()) }),
 		nats.ClosedHandler(func(*nats.Conn) { close(done) }),
 	}
-	nc, err = nats.Connect(url, append(base, opts...)...)
+	nc, err = nats.Connect(rawURL, append(base, opts...)...)
 	if err != nil {
+		// A URL that does not parse comes back as the *url.Error of url.Parse,
+		// which quotes the whole URL, password included: say so without it.
+		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
+			return nil, nil, errors.New("connect nats: invalid NATS_URL")
+		}
 		return nil, nil, fmt.Errorf("connect nats: %w", err)
 	}
 	return nc, done, nil

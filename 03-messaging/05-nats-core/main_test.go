@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -138,5 +139,20 @@ func TestRequestReply_failures_are_distinct(t *testing.T) {
 	}
 	if _, err := nc.Request(prefix+".nobody", nil, 5*time.Second); !errors.Is(err, nats.ErrNoResponders) {
 		t.Errorf("Request to nobody = %v, want ErrNoResponders", err)
+	}
+}
+
+// TestRun_malformed_NATS_URL_keeps_the_password_out: url.Parse errors quote
+// the whole URL; run must fail without the password in its error chain.
+func TestRun_malformed_NATS_URL_keeps_the_password_out(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Pa55w0rd"
+	err := run(t.Context(), []string{"-prefix", testkit.Name(t)}, testkit.Getenv(t, map[string]string{"NATS_URL": "nats://svc:" + secret + "@localhost:4222%"}), io.Discard)
+	if err == nil {
+		t.Fatal("run succeeded with a malformed NATS_URL")
+	}
+	testkit.NoSecret(t, err, secret)
+	if !strings.Contains(err.Error(), "invalid NATS_URL") {
+		t.Errorf("err = %v, want it to name NATS_URL", err)
 	}
 }

@@ -11,11 +11,14 @@ import (
 // Stock shows compare-and-set on a KV bucket: two writers read the same
 // revision of a stock count; the first Update wins, the second is refused
 // and must re-read before it writes. Create succeeds only for a new key.
-func Stock(ctx context.Context, js jetstream.JetStream, bucket string) ([]string, error) {
-	if err := js.DeleteKeyValue(ctx, bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
-		return nil, fmt.Errorf("delete bucket: %w", err)
+// reset deletes the bucket first (the demo's -reset).
+func Stock(ctx context.Context, js jetstream.JetStream, bucket string, reset bool) ([]string, error) {
+	if reset {
+		if err := js.DeleteKeyValue(ctx, bucket); err != nil && !errors.Is(err, jetstream.ErrBucketNotFound) {
+			return nil, fmt.Errorf("delete bucket: %w", err)
+		}
 	}
-	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 5})
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bucket, History: 5})
 	if err != nil {
 		return nil, fmt.Errorf("create bucket %s: %w", bucket, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"time"
@@ -33,6 +34,9 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("06-nats-jetstream", flag.ContinueOnError)
 	name := fs.String("stream", "DEMO_ORDERS", "stream of the demo (deleted and recreated), its subject prefix and KV bucket prefix")
+	// Off by default: a copied service that deleted its stream at every
+	// start would lose every message on each restart.
+	reset := fs.Bool("reset", false, "delete the stream and KV bucket first (a demo rerun starts empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,6 +45,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	nc, err := nats.Connect(cmp.Or(getenv("NATS_URL"), "nats://localhost:4222"),
 		nats.Name("06-nats-jetstream"), nats.Timeout(2*time.Second))
 	if err != nil {
+		// A URL that does not parse comes back as the *url.Error of url.Parse,
+		// which quotes the whole URL, password included: say so without it.
+		if uerr := (*url.Error)(nil); errors.As(err, &uerr) {
+			return errors.New("connect nats: invalid NATS_URL")
+		}
 		return fmt.Errorf("connect nats: %w", err)
 	}
 	defer nc.Close()
@@ -49,11 +58,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("jetstream: %w", err)
 	}
 
-	// The demo's own stream, recreated on every run so reruns start empty.
-	if err := js.DeleteStream(ctx, *name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-		return fmt.Errorf("delete stream: %w", err)
+	if *reset {
+		if err := js.DeleteStream(ctx, *name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("delete stream: %w", err)
+		}
 	}
-	stream, err := js.CreateStream(ctx, StreamConfig(*name))
+	// Creates the stream, or brings an existing one to this config.
+	stream, err := js.CreateOrUpdateStream(ctx, StreamConfig(*name))
 	if err != nil {
 		return fmt.Errorf("create stream %s: %w", *name, err)
 	}
@@ -94,7 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	fmt.Fprintf(stdout, "consumer %s: %d messages unacked\n", ci.Name, ci.NumAckPending)
 
-	lines, err := Stock(ctx, js, *name+"_STOCK")
+	lines, err := Stock(ctx, js, *name+"_STOCK", *reset)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func TestRun(t *testing.T) {
 	})
 	var out strings.Builder
 	getenv := testkit.Getenv(t, map[string]string{"NATS_URL": testkit.Require(t, testkit.NATS)})
-	if err := run(t.Context(), []string{"-stream", name}, getenv, &out); err != nil {
+	if err := run(t.Context(), []string{"-stream", name, "-reset"}, getenv, &out); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	testkit.CheckReadme(t, 0, strings.ReplaceAll(out.String(), name, "DEMO_ORDERS"))
@@ -84,6 +85,23 @@ func TestRun(t *testing.T) {
 	want := "4 decode order: invalid character 'n' looking for beginning of object key string|5 max deliveries (3) reached"
 	if got := strings.Join(reasons, "|"); got != want {
 		t.Errorf("DLQ holds %q, want %q", got, want)
+	}
+
+	// Without -reset the stream is not deleted: same creation time after a
+	// run (which cannot finish: the orders were consumed already).
+	before, err := s.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	_ = run(ctx, []string{"-stream", name}, getenv, io.Discard)
+	after, err := js.Stream(t.Context(), name)
+	if err != nil {
+		t.Fatalf("stream gone after a run without -reset: %v", err)
+	}
+	if c := after.CachedInfo().Created; !c.Equal(before.Created) || after.CachedInfo().State.Msgs < before.State.Msgs {
+		t.Errorf("a run without -reset recreated the stream (created %s, was %s)", c, before.Created)
 	}
 }
 
@@ -222,4 +240,67 @@ func fetchOne(t *testing.T, c jetstream.Consumer, wait time.Duration) jetstream.
 	}
 	t.Fatalf("no message within %s (%v)", wait, b.Error())
 	return nil
+}
+
+// TestRun_malformed_NATS_URL_keeps_the_password_out: url.Parse errors quote
+// the whole URL; run must fail without the password in its error chain.
+func TestRun_malformed_NATS_URL_keeps_the_password_out(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Pa55w0rd"
+	err := run(t.Context(), []string{"-stream", testkit.Name(t)}, testkit.Getenv(t, map[string]string{"NATS_URL": "nats://svc:" + secret + "@localhost:4222%"}), io.Discard)
+	if err == nil {
+		t.Fatal("run succeeded with a malformed NATS_URL")
+	}
+	testkit.NoSecret(t, err, secret)
+	if !strings.Contains(err.Error(), "invalid NATS_URL") {
+		t.Errorf("err = %v, want it to name NATS_URL", err)
+	}
+}
+
+// TestDeadLetter_is_deduplicated_by_stream_and_sequence: messages without a
+// Nats-Msg-Id are each stored; the same message twice is stored once.
+func TestDeadLetter_is_deduplicated_by_stream_and_sequence(t *testing.T) {
+	t.Parallel()
+	_, js := connect(t)
+	name, s := newStream(t, js)
+	dlq := name + ".dlq.orders"
+	for i, seq := range []uint64{1, 2, 1} {
+		dup, err := deadLetter(t.Context(), js, dlq, name, []byte("x"), seq, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := i == 2; dup != want {
+			t.Errorf("dead letter %d (seq %d): duplicate %t, want %t", i, seq, dup, want)
+		}
+	}
+	info, err := s.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 2 {
+		t.Errorf("DLQ holds %d messages, want 2 (one per original sequence)", info.State.Msgs)
+	}
+}
+
+// TestHandle_naks_a_poison_message_it_could_not_dead_letter: when the dead
+// letter cannot be stored, the message is delivered again instead of dropped.
+func TestHandle_naks_a_poison_message_it_could_not_dead_letter(t *testing.T) {
+	t.Parallel()
+	_, js := connect(t)
+	name, s := newStream(t, js)
+	if _, err := js.Publish(t.Context(), name+".orders.new", []byte("{nope")); err != nil {
+		t.Fatal(err)
+	}
+	cons, err := s.CreateOrUpdateConsumer(t.Context(), ConsumerConfig(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &histories{byseq: map[uint64][]string{}, ids: map[uint64]string{}, done: make(chan struct{}, 64)}
+	// No stream captures this subject: the dead-letter publish fails.
+	handle(t.Context(), js, "nowhere."+name, h, fetchOne(t, cons, 5*time.Second))
+	again := fetchOne(t, cons, 10*time.Second)
+	if md, _ := again.Metadata(); md == nil || md.NumDelivered != 2 {
+		t.Fatalf("redelivery %+v, want delivery 2", md)
+	}
+	_ = again.Term()
 }

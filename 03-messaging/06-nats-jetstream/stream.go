@@ -68,7 +68,7 @@ func Consume(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream 
 		raw, err := stream.GetMsg(ctx, a.StreamSeq)
 		if err == nil {
 			reason := fmt.Sprintf("max deliveries (%d) reached", a.Deliveries)
-			err = deadLetter(ctx, js, dlq, raw.Header.Get(jetstream.MsgIDHeader), raw.Data, a.StreamSeq, reason)
+			_, err = deadLetter(ctx, js, dlq, name, raw.Data, a.StreamSeq, reason)
 		}
 		h.add(a.StreamSeq, "", fmt.Sprintf("MaxDeliver → %s (%v)", dlq, errOr(err, "dead-lettered")), true)
 	})
@@ -84,7 +84,12 @@ func Consume(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, stream 
 	if err != nil {
 		return nil, fmt.Errorf("consume: %w", err)
 	}
-	defer cc.Stop()
+	// Stop would return while handlers still run (and discard what is
+	// buffered); Drain lets them finish and Closed says when they have.
+	defer func() {
+		cc.Drain()
+		<-cc.Closed()
+	}()
 	for range n {
 		select {
 		case <-h.done:
@@ -110,8 +115,14 @@ func handle(ctx context.Context, js jetstream.JetStream, dlq string, h *historie
 	switch err := json.Unmarshal(m.Data(), &o); {
 	case err != nil: // no retry fixes a payload: dead-letter it and stop redelivery
 		reason := "decode order: " + err.Error()
-		err := deadLetter(ctx, js, dlq, id, m.Data(), seq, reason)
-		h.add(seq, id, fmt.Sprintf("delivery %d: %s → Term, %s", n, reason, errOr(err, "dead-lettered")), true)
+		dup, err := deadLetter(ctx, js, dlq, md.Stream, m.Data(), seq, reason)
+		if err != nil {
+			// Not stored anywhere yet: Term would lose it. Ask for it again.
+			h.add(seq, id, fmt.Sprintf("delivery %d: %s → dead letter failed (%v), NakWithDelay(1s)", n, reason, err), false)
+			_ = m.NakWithDelay(time.Second)
+			return
+		}
+		h.add(seq, id, fmt.Sprintf("delivery %d: %s → Term, %s", n, reason, map[bool]string{false: "dead-lettered", true: "already dead-lettered"}[dup]), true)
 		_ = m.TermWithReason(reason)
 	case o.ID == "o-2" && n == 1:
 		h.add(seq, id, "delivery 1: no ack (lost)", false)
@@ -133,15 +144,22 @@ func handle(ctx context.Context, js jetstream.JetStream, dlq string, h *historie
 	}
 }
 
-// deadLetter stores a failed message under the DLQ subject with the reason;
-// its own Nats-Msg-Id makes a repeated dead-lettering a no-op.
-func deadLetter(ctx context.Context, js jetstream.JetStream, subject, id string, data []byte, seq uint64, reason string) error {
+// deadLetter stores a failed message under the DLQ subject with the reason.
+// Its Nats-Msg-Id is the original stream and sequence, which every message
+// has (its own Nats-Msg-Id may be empty), so dead-lettering the same message
+// again within the dedup window is a no-op the server reports as Duplicate.
+func deadLetter(ctx context.Context, js jetstream.JetStream, subject, stream string, data []byte, seq uint64, reason string) (duplicate bool, err error) {
 	m := nats.NewMsg(subject)
 	m.Data = data
 	m.Header.Set("X-Error", reason)
+	m.Header.Set("X-Original-Stream", stream)
 	m.Header.Set("X-Original-Seq", fmt.Sprint(seq))
-	_, err := js.PublishMsg(ctx, m, jetstream.WithMsgID("dlq-"+id))
-	return err
+	ack, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(fmt.Sprintf("dlq-%s-%d", stream, seq)))
+	if err != nil {
+		return false, fmt.Errorf("dead-letter %s #%d: %w", stream, seq, err)
+	}
+	// Duplicate: an earlier attempt stored it already, which is just as good.
+	return ack.Duplicate, nil
 }
 
 func errOr(err error, ok string) string {

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -24,25 +25,45 @@ func main() {
 	}
 }
 
+// options for the stream client. NewClient rewrites what it is given
+// (MaxRetries -1 becomes 0), so each client gets a new value.
+func options(addr string) *redis.Options {
+	return &redis.Options{
+		Addr: addr,
+		// The default 3 re-sends a command after a read timeout: an XADD the
+		// server already ran is added twice. Retry where you know it is safe.
+		MaxRetries: -1,
+		// Off by default: a context deadline then does not stop a command
+		// that is already running, a blocking XREADGROUP included.
+		ContextTimeoutEnabled: true,
+	}
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("07-redis-streams", flag.ContinueOnError)
 	stream := fs.String("stream", "events", "stream key")
 	minIdle := fs.Duration("min-idle", 100*time.Millisecond, "claim entries pending this long")
+	// Off by default: a copied service that deleted its stream at every
+	// start would lose every entry not yet processed on each restart.
+	reset := fs.Bool("reset", false, "delete the stream and its dead stream first (a demo rerun starts empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	rdb := redis.NewClient(&redis.Options{Addr: cmp.Or(getenv("REDIS_ADDR"), "localhost:6379")})
+	rdb := redis.NewClient(options(cmp.Or(getenv("REDIS_ADDR"), "localhost:6379")))
 	defer rdb.Close()
 
-	// The demo's own keys: a rerun starts from an empty stream.
-	if err := rdb.Del(ctx, *stream, *stream+".dead").Err(); err != nil {
-		return fmt.Errorf("reset: %w", err)
+	if *reset {
+		if err := rdb.Del(ctx, *stream, *stream+".dead").Err(); err != nil {
+			return fmt.Errorf("reset: %w", err)
+		}
 	}
 	// MKSTREAM creates the stream with the group; "$" would skip entries
-	// added before the group existed, "0" reads them too.
-	if err := rdb.XGroupCreateMkStream(ctx, *stream, "workers", "0").Err(); err != nil {
+	// added before the group existed, "0" reads them too. BUSYGROUP: the
+	// group exists already, which is what a restart finds.
+	if err := rdb.XGroupCreateMkStream(ctx, *stream, "workers", "0").Err(); err != nil &&
+		!strings.HasPrefix(err.Error(), "BUSYGROUP") {
 		return fmt.Errorf("xgroup create: %w", err)
 	}
 	payloads := []string{

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestRun(t *testing.T) {
 	getenv := testkit.Getenv(t, map[string]string{"REDIS_ADDR": testkit.Endpoint(testkit.Redis)})
 	for i := range 2 { // a rerun starts from an empty stream
 		var out bytes.Buffer
-		if err := run(t.Context(), []string{"-stream", stream, "-min-idle", "20ms"}, getenv, &out); err != nil {
+		if err := run(t.Context(), []string{"-stream", stream, "-min-idle", "20ms", "-reset"}, getenv, &out); err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
 		got := strings.ReplaceAll(out.String(), stream, "events")
@@ -50,6 +51,13 @@ func TestRun(t *testing.T) {
 	}
 	if p := rdb.XPending(t.Context(), stream, "workers").Val(); p.Count != 0 {
 		t.Errorf("%d entries still pending, want 0", p.Count)
+	}
+	// Without -reset the streams are kept: the dead letters add up.
+	if err := run(t.Context(), []string{"-stream", stream, "-min-idle", "20ms"}, getenv, &bytes.Buffer{}); err != nil {
+		t.Fatalf("run without -reset: %v", err)
+	}
+	if n := rdb.XLen(t.Context(), stream+".dead").Val(); n != 6 {
+		t.Errorf("dead stream holds %d entries after a run without -reset, want 6", n)
 	}
 }
 
@@ -172,5 +180,55 @@ func TestReadNewReturnsAtOnceWhenNothingIsNew(t *testing.T) {
 	msgs, err := consumer(rdb, stream, "c1", &bytes.Buffer{}).ReadNew(ctx, 10)
 	if err != nil || len(msgs) != 0 {
 		t.Fatalf("got %d, err %v; want none, at once (Block 0 blocks for ever)", len(msgs), err)
+	}
+}
+
+// TestDeadLetterKeepsTheEntryPendingWhenXAddFails: a dead stream key of the
+// wrong type fails the XADD; the entry must not be acked (and so lost).
+func TestDeadLetterKeepsTheEntryPendingWhenXAddFails(t *testing.T) {
+	t.Parallel()
+	rdb, stream := client(t)
+	ctx := t.Context()
+	if err := rdb.XGroupCreateMkStream(ctx, stream, "workers", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: map[string]any{"payload": "x"}}).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "workers", Consumer: "c1", Streams: []string{stream, ">"}, Count: 1}).Result()
+	if err != nil || len(res) != 1 || len(res[0].Messages) != 1 {
+		t.Fatalf("xreadgroup: %v %v", res, err)
+	}
+	if err := rdb.Set(ctx, stream+".dead", "not a stream", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c := consumer(rdb, stream, "c1", &bytes.Buffer{})
+	if err := c.deadLetter(ctx, res[0].Messages[0], errors.New("bad")); err == nil {
+		t.Fatal("deadLetter succeeded with a dead stream of the wrong type")
+	}
+	if p := rdb.XPending(ctx, stream, "workers").Val(); p.Count != 1 {
+		t.Errorf("%d entries pending, want 1: the entry was acked without a dead letter", p.Count)
+	}
+}
+
+// TestOptionsDoNotRetryAndHonourDeadlines: no re-sent XADD after a timeout,
+// and a blocking read stops at the context's deadline.
+func TestOptionsDoNotRetryAndHonourDeadlines(t *testing.T) {
+	t.Parallel()
+	_, stream := client(t)
+	rdb := redis.NewClient(options(testkit.Require(t, testkit.Redis)))
+	defer rdb.Close()
+	if n := rdb.Options().MaxRetries; n != 0 {
+		t.Errorf("MaxRetries %d after NewClient, want 0 (no retries)", n)
+	}
+	if err := rdb.XGroupCreateMkStream(t.Context(), stream, "workers", "$").Err(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	err := rdb.XReadGroup(ctx, &redis.XReadGroupArgs{Group: "workers", Consumer: "c1",
+		Streams: []string{stream, ">"}, Block: 3 * time.Second}).Err()
+	if err == nil || errors.Is(err, redis.Nil) {
+		t.Errorf("blocking read under a 100ms deadline: %v, want a timeout before the 3s block ends", err)
 	}
 }

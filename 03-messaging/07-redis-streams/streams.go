@@ -98,17 +98,19 @@ func (c *Consumer) Process(ctx context.Context, msgs []redis.XMessage, deliverie
 	return nil
 }
 
-// deadLetter copies the entry with its reason to Stream+".dead" and acks
-// it, in one MULTI/EXEC: both happen or neither does.
+// deadLetter copies the entry with its reason to Stream+".dead", then acks
+// it only if the copy was stored. Not one MULTI/EXEC: Redis has no rollback,
+// and an XADD that fails at EXEC (a WRONGTYPE key, OOM) would leave the XACK
+// of the same transaction to run and lose the entry. A crash between the two
+// leaves it pending: it is dead-lettered again, a duplicate in the dead
+// stream (its "id" field tells), never a loss.
 func (c *Consumer) deadLetter(ctx context.Context, m redis.XMessage, reason error) error {
-	_, err := c.RDB.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAdd(ctx, &redis.XAddArgs{Stream: c.Stream + ".dead", Values: map[string]any{
-			"id": m.ID, "reason": reason.Error(), "payload": m.Values["payload"],
-		}})
-		p.XAck(ctx, c.Stream, c.Group, m.ID)
-		return nil
-	})
-	return err
+	if err := c.RDB.XAdd(ctx, &redis.XAddArgs{Stream: c.Stream + ".dead", Values: map[string]any{
+		"id": m.ID, "reason": reason.Error(), "payload": m.Values["payload"],
+	}}).Err(); err != nil {
+		return fmt.Errorf("dead-letter: %w", err)
+	}
+	return c.RDB.XAck(ctx, c.Stream, c.Group, m.ID).Err()
 }
 
 // Recover claims entries pending longer than minIdle — on any consumer,

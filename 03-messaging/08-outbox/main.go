@@ -31,14 +31,18 @@ func main() {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("08-outbox", flag.ContinueOnError)
 	prefix := fs.String("prefix", "outbox_demo", "prefix of the demo's tables and queue")
+	// Off by default: a copied service that dropped its tables and purged
+	// its queues at every start would destroy data on each restart.
+	reset := fs.Bool("reset", false, "drop the demo's tables and purge its queues first (a demo rerun starts empty)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, cmp.Or(getenv("DATABASE_URL"), "postgres://app:app@localhost:5432/app"))
-	if err != nil { // pgx redacts the password in its parse errors
-		return fmt.Errorf("connect postgres: %w", err)
+	if err != nil {
+		// Not wrapped: a parse error's fields may hold the connection string.
+		return errors.New("connect postgres: invalid DATABASE_URL")
 	}
 	defer pool.Close()
 	conn, err := dial(cmp.Or(getenv("AMQP_URL"), "amqp://guest:guest@localhost:5672/"))
@@ -51,12 +55,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("open channel: %w", err)
 	}
 	t := tables(*prefix)
-	if err := t.create(ctx, pool); err != nil { // the demo's own tables, fresh each run
+	if err := t.create(ctx, pool, *reset); err != nil {
 		return err
 	}
 	for _, q := range []string{*prefix, *prefix + ".dead"} {
 		if _, err := ch.QueueDeclare(q, true, false, false, false, nil); err != nil {
 			return fmt.Errorf("declare queue: %w", err)
+		}
+		if !*reset {
+			continue
 		}
 		if _, err := ch.QueuePurge(q, false); err != nil {
 			return fmt.Errorf("purge queue: %w", err)

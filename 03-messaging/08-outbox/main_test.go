@@ -58,7 +58,7 @@ func setup(t *testing.T) env {
 
 func (e env) prepare(t *testing.T) *amqp.Channel {
 	t.Helper()
-	if err := e.t.create(t.Context(), e.pool); err != nil {
+	if err := e.t.create(t.Context(), e.pool, false); err != nil {
 		t.Fatal(err)
 	}
 	ch := e.channel(t)
@@ -100,7 +100,7 @@ func TestRun(t *testing.T) {
 	getenv := testkit.Getenv(t, nil)
 	for i := range 2 { // a rerun starts from fresh tables and empty queues
 		var out bytes.Buffer
-		if err := run(t.Context(), []string{"-prefix", e.prefix}, getenv, &out); err != nil {
+		if err := run(t.Context(), []string{"-prefix", e.prefix, "-reset"}, getenv, &out); err != nil {
 			t.Fatalf("run %d: %v", i, err)
 		}
 		testkit.CheckReadme(t, 0, strings.ReplaceAll(out.String(), e.prefix, "outbox_demo"))
@@ -115,6 +115,27 @@ func TestRun(t *testing.T) {
 	if err != nil || !ok || d.MessageId != "bad-1" || d.Headers["x-error"] != `unknown type "order.cancelled"` {
 		t.Fatalf("dead queue: ok=%t err=%v id=%q x-error=%v", ok, err, d.MessageId, d.Headers["x-error"])
 	}
+	// Without -reset nothing that was there is dropped or purged.
+	if _, err := e.pool.Exec(t.Context(), fmt.Sprintf(`INSERT INTO %s (id, cents) VALUES ('kept', 1)`,
+		pgx.Identifier{e.t.Orders}.Sanitize())); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.channel(t).PublishWithContext(t.Context(), "", e.prefix+".dead", false, false,
+		amqp.Publishing{MessageId: "kept", Body: []byte("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(t.Context(), []string{"-prefix", e.prefix}, getenv, &bytes.Buffer{}); err != nil {
+		t.Fatalf("run without -reset: %v", err)
+	}
+	if n := e.count(t, fmt.Sprintf(`SELECT count(*) FROM %s WHERE id = 'kept'`, pgx.Identifier{e.t.Orders}.Sanitize())); n != 1 {
+		t.Error("a run without -reset dropped the orders table")
+	}
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if q, err := e.channel(t).QueueDeclarePassive(e.prefix+".dead", true, false, false, false, nil); err != nil || q.Messages < 2 {
+			return fmt.Errorf("dead queue: %d messages, want the earlier ones kept (%w)", q.Messages, err)
+		}
+		return nil
+	})
 }
 
 func TestOrderAndEventCommitTogether(t *testing.T) {
@@ -246,6 +267,9 @@ func TestBadMessagesAreDeadLetteredWithTheReason(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("%s: dead queue ok=%t err=%v", c.name, ok, err)
 		}
+		if d.DeliveryMode != amqp.Persistent {
+			t.Errorf("%s: dead letter delivery mode %d, want persistent", c.name, d.DeliveryMode)
+		}
 		if d.Headers["x-error"] != c.reason || len(d.Body) != len(c.msg.Body) {
 			t.Errorf("%s: x-error=%v body %d bytes, want %q and the original body", c.name, d.Headers["x-error"], len(d.Body), c.reason)
 		}
@@ -268,11 +292,7 @@ func TestPasswordNeverInErrors(t *testing.T) {
 		if err == nil {
 			t.Fatal("no error")
 		}
-		for _, s := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)} {
-			if strings.Contains(s, secret) {
-				t.Errorf("password in error: %s", strings.ReplaceAll(s, secret, "[REDACTED]"))
-			}
-		}
+		testkit.NoSecret(t, err, secret)
 	}
 }
 
@@ -293,5 +313,49 @@ func TestUnroutableEventsStayUnsent(t *testing.T) {
 	}
 	if n := e.unsent(t); n != 1 {
 		t.Fatalf("%d unsent, want 1: an unroutable event must not be marked sent", n)
+	}
+}
+
+// TestTransientApplyErrorsRequeue: with PostgreSQL unreachable the message
+// goes back to the queue and nothing is dead-lettered.
+func TestTransientApplyErrorsRequeue(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	ch := e.prepare(t)
+	if err := ch.PublishWithContext(t.Context(), "", e.prefix, false, false, amqp.Publishing{
+		MessageId: "m-1", Body: []byte(`{"type":"order.placed","order_id":"o-1","cents":100}`)}); err != nil {
+		t.Fatal(err)
+	}
+	down, err := pgxpool.New(t.Context(), testkit.Require(t, testkit.Postgres))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down.Close() // every query fails: closed pool
+	if err := ch.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := ConsumeAll(t.Context(), down, e.t, ch, e.prefix, &bytes.Buffer{}); err == nil {
+		t.Fatal("ConsumeAll succeeded with the database down")
+	}
+	if q, err := ch.QueueDeclarePassive(e.prefix+".dead", true, false, false, false, nil); err == nil && q.Messages > 0 {
+		t.Errorf("%d messages dead-lettered during an outage", q.Messages)
+	}
+	ch = e.channel(t) // a failed passive declare closes the channel
+	d, ok, err := ch.Get(e.prefix, true)
+	if err != nil || !ok || d.MessageId != "m-1" || !d.Redelivered {
+		t.Fatalf("get: ok=%t err=%v id=%q redelivered=%t, want m-1 back in the queue", ok, err, d.MessageId, d.Redelivered)
+	}
+}
+
+// TestConfirmedSaysWhatFailed: a nack has no error to wrap.
+func TestConfirmedSaysWhatFailed(t *testing.T) {
+	t.Parallel()
+	if err := confirmed(true, nil); err != nil {
+		t.Errorf("ack: %v", err)
+	}
+	for _, err := range []error{confirmed(false, nil), confirmed(false, context.Canceled)} {
+		if err == nil || strings.Contains(err.Error(), "%!") {
+			t.Errorf("err = %v, want a readable error", err)
+		}
 	}
 }

@@ -20,22 +20,29 @@ func tables(prefix string) Tables {
 	return Tables{prefix + "_orders", prefix + "_outbox", prefix + "_processed", prefix + "_ledger"}
 }
 
-func (t Tables) create(ctx context.Context, pool *pgxpool.Pool) error {
+// create makes the tables if they are missing. reset drops them first: the
+// demo's -reset, never something a service does when it starts.
+func (t Tables) create(ctx context.Context, pool *pgxpool.Pool, reset bool) error {
 	id := func(s string) string { return pgx.Identifier{s}.Sanitize() }
+	if reset {
+		if _, err := pool.Exec(ctx, fmt.Sprintf(`DROP TABLE IF EXISTS %s, %s, %s, %s`,
+			id(t.Orders), id(t.Outbox), id(t.Processed), id(t.Ledger))); err != nil {
+			return fmt.Errorf("drop tables: %w", err)
+		}
+	}
 	_, err := pool.Exec(ctx, fmt.Sprintf(`
-		DROP TABLE IF EXISTS %[1]s, %[2]s, %[3]s, %[4]s;
-		CREATE TABLE %[1]s (id text PRIMARY KEY, cents bigint NOT NULL CHECK (cents > 0));
-		CREATE TABLE %[2]s (
+		CREATE TABLE IF NOT EXISTS %[1]s (id text PRIMARY KEY, cents bigint NOT NULL CHECK (cents > 0));
+		CREATE TABLE IF NOT EXISTS %[2]s (
 			id         bigserial   PRIMARY KEY,
 			message_id text        NOT NULL UNIQUE,
 			payload    jsonb       NOT NULL,
 			created_at timestamptz NOT NULL DEFAULT now(),
 			sent_at    timestamptz
 		);
-		CREATE INDEX ON %[2]s (id) WHERE sent_at IS NULL;
-		CREATE TABLE %[3]s (message_id text PRIMARY KEY);
-		CREATE TABLE %[4]s (order_id text NOT NULL, cents bigint NOT NULL);`,
-		id(t.Orders), id(t.Outbox), id(t.Processed), id(t.Ledger)))
+		CREATE INDEX IF NOT EXISTS %[5]s ON %[2]s (id) WHERE sent_at IS NULL;
+		CREATE TABLE IF NOT EXISTS %[3]s (message_id text PRIMARY KEY);
+		CREATE TABLE IF NOT EXISTS %[4]s (order_id text NOT NULL, cents bigint NOT NULL);`,
+		id(t.Orders), id(t.Outbox), id(t.Processed), id(t.Ledger), id(t.Outbox+"_unsent")))
 	if err != nil {
 		return fmt.Errorf("create tables: %w", err)
 	}
@@ -134,8 +141,8 @@ func (r *Relay) RunOnce(ctx context.Context) (sent int, err error) {
 			}
 		}
 		for i, dc := range pending {
-			if ok, err := dc.WaitContext(ctx); err != nil || !ok {
-				return fmt.Errorf("confirm %s: acked=%t: %w", claimed[i].messageID, ok, err)
+			if err := confirmed(dc.WaitContext(ctx)); err != nil {
+				return fmt.Errorf("publish %s: %w", claimed[i].messageID, err)
 			}
 		}
 		for len(r.returns) > 0 { // not routed: keep the rows unsent
@@ -160,8 +167,27 @@ func (r *Relay) RunOnce(ctx context.Context) (sent int, err error) {
 	return sent, err
 }
 
+// confirmed turns a publisher confirm into an error: a nack has no error of
+// its own, and formatting a nil one with %w would print %!w(<nil>).
+func confirmed(ok bool, err error) error {
+	switch {
+	case err != nil:
+		return fmt.Errorf("wait for confirm: %w", err)
+	case !ok:
+		return errors.New("nacked by the broker")
+	}
+	return nil
+}
+
 // errDuplicate marks a message the consumer has already applied.
 var errDuplicate = errors.New("duplicate")
+
+// invalid marks what is wrong with the message itself: no retry can fix it,
+// so the consumer dead-letters it. Every other error (PostgreSQL down, a
+// timeout) is transient and the message must be retried, not set aside.
+type invalid struct{ error }
+
+func (e invalid) Unwrap() error { return e.error }
 
 // Apply is the idempotent consumer: it records the message id and applies
 // the effect in one transaction. A redelivered or republished message hits
@@ -171,15 +197,15 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, t Tables, d amqp.Delivery) (
 	var e OrderPlaced
 	switch {
 	case d.MessageId == "":
-		return e, errors.New("no message id: cannot deduplicate")
+		return e, invalid{errors.New("no message id: cannot deduplicate")}
 	case len(d.Body) > 64<<10:
-		return e, fmt.Errorf("oversized: %d bytes", len(d.Body))
+		return e, invalid{fmt.Errorf("oversized: %d bytes", len(d.Body))}
 	}
 	if err := json.Unmarshal(d.Body, &e); err != nil {
-		return e, fmt.Errorf("undecodable: %w", err)
+		return e, invalid{fmt.Errorf("undecodable: %w", err)}
 	}
 	if e.Type != "order.placed" {
-		return e, fmt.Errorf("unknown type %q", e.Type)
+		return e, invalid{fmt.Errorf("unknown type %q", e.Type)}
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -201,7 +227,9 @@ func Apply(ctx context.Context, pool *pgxpool.Pool, t Tables, d amqp.Delivery) (
 // ConsumeAll applies every message waiting in queue and acks it after the
 // effect is committed (a crash in between redelivers it; Apply dedups).
 // A bad message goes to queue+".dead" with the reason, confirmed before
-// the ack, so nothing is dropped.
+// the ack, so nothing is dropped. Any other failure (the database is down)
+// requeues the message and returns the error: the caller backs off before
+// it calls again, instead of dead-lettering every message of an outage.
 func ConsumeAll(ctx context.Context, pool *pgxpool.Pool, t Tables, ch *amqp.Channel, queue string,
 	out io.Writer) error {
 	for {
@@ -213,6 +241,8 @@ func ConsumeAll(ctx context.Context, pool *pgxpool.Pool, t Tables, ch *amqp.Chan
 		switch {
 		case errors.Is(err, errDuplicate):
 			fmt.Fprintf(out, "consumer: %s duplicate, acked without effect\n", d.MessageId)
+		case err != nil && !errors.As(err, new(invalid)):
+			return errors.Join(fmt.Errorf("apply %s (requeued): %w", d.MessageId, err), d.Nack(false, true))
 		case err != nil:
 			fmt.Fprintf(out, "consumer: %s dead-lettered: %v\n", d.MessageId, err)
 			if err := deadLetter(ctx, ch, queue+".dead", d, err); err != nil {
@@ -231,13 +261,15 @@ func deadLetter(ctx context.Context, ch *amqp.Channel, dead string, d amqp.Deliv
 	if _, err := ch.QueueDeclare(dead, true, false, false, false, nil); err != nil {
 		return fmt.Errorf("declare %s: %w", dead, err)
 	}
+	// Persistent: the dead letter is the only copy once the original is acked.
 	dc, err := ch.PublishWithDeferredConfirmWithContext(ctx, "", dead, false, false, amqp.Publishing{
-		MessageId: d.MessageId, Headers: amqp.Table{"x-error": reason.Error()}, Body: d.Body})
+		MessageId: d.MessageId, Headers: amqp.Table{"x-error": reason.Error()},
+		DeliveryMode: amqp.Persistent, Body: d.Body})
 	if err != nil {
 		return fmt.Errorf("dead-letter %s: %w", d.MessageId, err)
 	}
-	if ok, err := dc.WaitContext(ctx); err != nil || !ok {
-		return fmt.Errorf("dead-letter %s: acked=%t: %w", d.MessageId, ok, err)
+	if err := confirmed(dc.WaitContext(ctx)); err != nil {
+		return fmt.Errorf("dead-letter %s: %w", d.MessageId, err)
 	}
 	return nil
 }
