@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/peer"
 
 	"github.com/go-course/part4-infrastructure/testkit"
 	"github.com/go-course/part4-infrastructure/testkit/certs"
@@ -109,7 +110,7 @@ func TestStreamsAreIdentifiedToo(t *testing.T) {
 			break
 		}
 	}
-	if want := "server: /inventory.v1.InventoryService/ListProducts from CN=client (no SAN)\n"; out.String() != want {
+	if want := "server: /inventory.v1.InventoryService/ListProducts from spiffe://part4-infrastructure/client\n"; out.String() != want {
 		t.Errorf("log = %q, want %q", out.String(), want)
 	}
 }
@@ -351,5 +352,32 @@ func TestRunFlags(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("served on bad flags or -help: %q", out.String())
+	}
+}
+
+// TestIdentityFallsBackToTheCN: a verified certificate without any SAN is
+// named by its CN, marked so a log reader sees it is the weaker identity;
+// no peer or no verified chain is named as such.
+func TestIdentityFallsBackToTheCN(t *testing.T) {
+	t.Parallel()
+	withChain := func(c *x509.Certificate) credentials.TLSInfo {
+		return credentials.TLSInfo{State: tls.ConnectionState{VerifiedChains: [][]*x509.Certificate{{c}}}}
+	}
+	spiffe, _ := url.Parse("spiffe://part4-infrastructure/client")
+	for name, tt := range map[string]struct {
+		info credentials.AuthInfo
+		want string
+	}{
+		"cn_only":  {withChain(&x509.Certificate{Subject: pkix.Name{CommonName: "legacy"}}), "CN=legacy (no SAN)"},
+		"uri_san":  {withChain(&x509.Certificate{Subject: pkix.Name{CommonName: "legacy"}, URIs: []*url.URL{spiffe}}), "spiffe://part4-infrastructure/client"},
+		"dns_san":  {withChain(&x509.Certificate{DNSNames: []string{"svc.internal"}}), "dns:svc.internal"},
+		"no_chain": {credentials.TLSInfo{}, "no client certificate"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := peer.NewContext(t.Context(), &peer.Peer{AuthInfo: tt.info})
+			if got := identity(ctx); got != tt.want {
+				t.Errorf("identity = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -109,10 +110,13 @@ func New(hosts []string, validity time.Duration) (*Bundle, error) {
 	client := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: "client"},
-		NotBefore:    notBefore,
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		// A URI SAN (SPIFFE style) names the workload: services identify
+		// clients by SAN, never by the CN (04-grpc/09-tls).
+		URIs:        []*url.URL{{Scheme: "spiffe", Host: "part4-infrastructure", Path: "/client"}},
+		NotBefore:   notBefore,
+		NotAfter:    notAfter,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	if b.ClientCert, b.ClientKey, err = issue(client, ca, caKey); err != nil {
 		return nil, fmt.Errorf("client certificate: %w", err)
