@@ -3,6 +3,7 @@ package native
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-course/part4-infrastructure/testkit"
 )
 
 func listen(t *testing.T) int {
@@ -215,33 +218,23 @@ func TestStopStopsTheWholeProcessGroup(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = p.stop(time.Second) })
 	var child int
-	testkitEventually(t, 10*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, func() error {
 		data, err := os.ReadFile(childFile)
 		if err != nil {
-			return false
+			return err
 		}
 		child, err = strconv.Atoi(strings.TrimSpace(string(data)))
-		return err == nil
+		return err
 	})
 	if err := p.stop(5 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	testkitEventually(t, 10*time.Second, func() bool {
-		state, _, err := procStat(child)
-		return err != nil || state == 'Z'
-	})
-}
-
-// testkitEventually polls cond until it holds or the deadline passes.
-func testkitEventually(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s", d)
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if state, _, err := procStat(child); err == nil && state != 'Z' {
+			return fmt.Errorf("child %d still running (state %c)", child, state)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestStateIsSavedAfterEverySpawn(t *testing.T) {
