@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -231,5 +232,44 @@ func CheckReadme(t testing.TB, i int, got string) {
 	}
 	if err := MatchOutput(runs[i].Output, got); err != nil {
 		t.Errorf("%s:%d (go run %s): %v", path, runs[i].Line, strings.Join(runs[i].Args, " "), err)
+	}
+}
+
+// CheckReadmeRuns runs every verified pair of the README.md in the test's
+// folder in process, the way `go run` would from the repository root: in
+// a subtest with the line's VAR=value assignments set (and variables
+// starting with unsetPrefix cleared first, when it is not empty), it calls
+// run with the words after the package path and compares what run printed
+// — followed by the error and `exit status 1` when it failed, as go run
+// shows it — with the pair's output block. Like t.Setenv, it rules out
+// t.Parallel.
+func CheckReadmeRuns(t *testing.T, unsetPrefix string, run func(t *testing.T, args, env []string, stdout io.Writer) error) {
+	t.Helper()
+	runs, err := ReadmeRuns("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) == 0 {
+		t.Fatal("README.md has no go run/output pair")
+	}
+	for i, r := range runs {
+		var out string
+		t.Run(strings.Join(r.Args[1:], "_"), func(t *testing.T) {
+			if unsetPrefix != "" {
+				UnsetPrefix(t, unsetPrefix)
+			}
+			for _, kv := range r.Env {
+				k, v, _ := strings.Cut(kv, "=")
+				t.Setenv(k, v)
+			}
+			t.Chdir(RepoRoot())
+			var stdout bytes.Buffer
+			err := run(t, r.Args[1:], r.Env, &stdout)
+			out = stdout.String()
+			if err != nil {
+				out += err.Error() + "\nexit status 1\n"
+			}
+		})
+		CheckReadme(t, i, out)
 	}
 }
